@@ -1,0 +1,3 @@
+"""openbss: an open-source OSS/BSS billing platform."""
+
+__version__ = "0.1.0"

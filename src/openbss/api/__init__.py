@@ -1,0 +1,1 @@
+"""HTTP API: the FastAPI app factory, TM Forum common shapes, authentication and error mapping."""

@@ -1,0 +1,45 @@
+"""The FastAPI application factory. Domain routers are mounted at their TM Forum v4 base paths."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from fastapi import FastAPI
+
+from openbss import __version__
+from openbss.api import errors
+from openbss.config import Settings, load_settings
+from openbss.core.clock import Clock, SystemClock
+from openbss.db.engine import get_engine
+
+DESCRIPTION = """
+openbss speaks the TM Forum Open APIs (v4). Authenticate every call with an API key:
+`Authorization: Bearer obk_...` (create one with `openbss apikey create --role admin`).
+Lists take `offset`, `limit`, `fields` and attribute filters and return `X-Total-Count` and
+`X-Result-Count`. Create calls accept an `Idempotency-Key` header. Errors are TM Forum `Error` objects.
+"""
+
+
+def create_app(engine: sa.Engine | None = None, settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
+    from openbss.billing.router import router as billing
+    from openbss.catalog.router import router as catalog
+    from openbss.mediation.router import router as usage
+    from openbss.ordering.router import inventory_router, router as ordering
+    from openbss.party.router import accounts_router, router as party
+    from openbss.payments.router import router as payments
+
+    settings = settings or load_settings()
+    app = FastAPI(title="openbss", version=__version__, description=DESCRIPTION)
+    app.state.settings = settings
+    app.state.engine = engine or get_engine(settings)
+    app.state.clock = clock or SystemClock()
+    errors.install(app)
+    for router in (catalog, party, accounts_router, ordering, inventory_router, usage, billing, payments):
+        app.include_router(router)
+
+    @app.get("/health", tags=["operations"])
+    def health() -> dict:
+        with app.state.engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+        return {"status": "ok", "version": __version__}
+
+    return app

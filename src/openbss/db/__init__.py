@@ -1,0 +1,1 @@
+"""Database access: engine (embedded PostgreSQL or external), unit of work, migrations."""

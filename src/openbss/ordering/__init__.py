@@ -1,0 +1,1 @@
+"""ordering domain."""

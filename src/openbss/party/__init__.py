@@ -1,0 +1,1 @@
+"""Parties, customers (TMF629) and billing accounts (TMF666)."""
