@@ -5,13 +5,17 @@ from __future__ import annotations
 import typer
 from rich.console import Console
 
+from openbss.billing.cli import billrun
 from openbss.config import load_settings
+from openbss.mediation.cli import usage_app
 
 app = typer.Typer(help="openbss: OSS/BSS billing platform.", no_args_is_help=True, add_completion=False)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 apikey_app = typer.Typer(help="API keys for the HTTP API.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(apikey_app, name="apikey")
+app.add_typer(usage_app, name="usage")
+app.command("billrun")(billrun)
 console = Console()
 
 
@@ -64,6 +68,71 @@ def serve(
     engine = _engine()
     migrate.upgrade(engine)
     uvicorn.run(create_app(engine=engine, settings=settings), host=host or settings.host, port=port or settings.port)
+
+
+@app.command()
+def demo(
+    serve_api: bool = typer.Option(True, "--serve/--no-serve", help="serve the API afterwards until Ctrl-C"),
+    reset: bool = typer.Option(False, "--reset", help="start from an empty database (drops all openbss data)"),
+    customers: int = typer.Option(240, min=1, help="how many sample customers to create"),
+    seed: int = typer.Option(7, help="random seed: the same seed gives the same figures"),
+) -> None:
+    """Run a sample operator's month end to end: catalog, customers, usage, rating, bill run, payments.
+
+    Prints a summary ending in the ledger check, then serves the API at OPENBSS_HOST:OPENBSS_PORT.
+    On a second run the data already there is reused; --reset starts afresh.
+    """
+    from datetime import date
+
+    from rich.table import Table
+
+    from openbss import demo as sample
+    from openbss.db import migrate
+
+    settings = load_settings()
+    engine = _engine()
+    if reset:
+        migrate.downgrade(engine)
+        (settings.home / "demo-api-key").unlink(missing_ok=True)
+        console.print("reset: dropped all openbss data")
+    migrate.upgrade(engine)
+    if sample.has_data(engine):
+        console.print("reusing the data already in the database (use --reset to start afresh)")
+    else:
+        period = sample.previous_month(date.today())
+        console.print(f"[bold]openbss demo[/]: billing period {period}, data under {settings.home}")
+        sample.run(engine, console, customers=customers, seed=seed, period=period, home=settings.home,
+                   rounding=settings.rounding)
+    s = sample.summarize(engine)
+    table = Table(title="openbss demo summary", show_header=True)
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    for label, value in [
+        ("customers", f"{s.customers:,}"),
+        ("usage records", f"{s.usage_records:,}"),
+        ("invoices", f"{s.invoices:,}"),
+        ("billed net", str(s.net)),
+        ("tax", str(s.tax)),
+        ("billed gross", str(s.gross)),
+        ("paid", str(s.paid)),
+        ("outstanding AR", str(s.outstanding)),
+    ]:
+        table.add_row(label, value)
+    console.print(table)
+    key = sample.demo_api_key(engine, settings.home)
+    console.print(f"API key (admin) in {settings.home / 'demo-api-key'}: {key}")
+    ok = s.balanced and s.chain_ok
+    typer.echo("ledger: balanced" if ok else "ledger: NOT BALANCED (trial balance or hash chain failed)")
+    if not ok:
+        raise typer.Exit(1)
+    if serve_api:
+        import uvicorn
+
+        from openbss.api.app import create_app
+
+        console.print(f"serving the API at http://{settings.host}:{settings.port} (docs at /docs); Ctrl-C stops")
+        uvicorn.run(create_app(engine=engine, settings=settings), host=settings.host, port=settings.port,
+                    log_level="warning")
 
 
 if __name__ == "__main__":

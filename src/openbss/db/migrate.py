@@ -22,6 +22,10 @@ def upgrade(engine: sa.Engine, revision: str = "head") -> None:
     command.upgrade(alembic_config(engine), revision)
 
 
+def downgrade(engine: sa.Engine, revision: str = "base") -> None:
+    command.downgrade(alembic_config(engine), revision)
+
+
 def current(engine: sa.Engine) -> str | None:
     from alembic.runtime.migration import MigrationContext
 
