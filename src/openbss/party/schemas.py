@@ -70,6 +70,9 @@ def customer_out(c: Customer, base: str) -> dict[str, Any]:
         "@type": "Customer",
         "name": c.name,
         "status": c.status,
+        # The party playing the customer role; TMF632 parties arrive with issue 3, until then the customer
+        # stands for its own party.
+        "engagedParty": {"id": str(c.id), "name": c.name, "@referredType": "Individual"},
         "contactMedium": [{"mediumType": "email", "characteristic": {"emailAddress": c.email}}] if c.email else [],
         "validFor": {"startDateTime": ts(c.created_at)},
     }
