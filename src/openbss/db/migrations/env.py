@@ -1,6 +1,6 @@
 from alembic import context
 
-from openbss.db.schema import metadata
+from openbss.schema import metadata
 
 engine = context.config.attributes["engine"]
 

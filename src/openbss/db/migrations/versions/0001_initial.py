@@ -11,12 +11,12 @@ depends_on = None
 
 
 def upgrade() -> None:
-    from openbss.db.schema import metadata
+    from openbss.schema import metadata
 
     metadata.create_all(op.get_bind())
 
 
 def downgrade() -> None:
-    from openbss.db.schema import metadata
+    from openbss.schema import metadata
 
     metadata.drop_all(op.get_bind())
