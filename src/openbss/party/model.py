@@ -40,6 +40,7 @@ class BillingAccount:
     time_zone: str
     state: str
     created_at: datetime
+    customer_name: str | None = None  # read with the account: TMF references carry the party's name
 
     @property
     def zone(self) -> ZoneInfo:

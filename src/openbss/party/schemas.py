@@ -88,7 +88,7 @@ def billing_account_out(a: BillingAccount, base: str) -> dict[str, Any]:
         "state": a.state,
         "lastModified": ts(a.created_at),
         "relatedParty": [
-            {**ref_out(base, CUSTOMER_BASE, "customer", a.customer_id, "Customer"), "role": "owner"}
+            {**ref_out(base, CUSTOMER_BASE, "customer", a.customer_id, "Customer", a.customer_name), "role": "owner"}
         ],
         "accountNumber": a.number,
         "currency": a.currency,

@@ -74,8 +74,14 @@ def list_customers(uow: UnitOfWork, filters: dict[str, str], offset: int, limit:
     return [Customer(**r._mapping) for r in rows], total
 
 
+# An account row joined with its customer's name.
+_ACCOUNT_ROW = sa.select(billing_account, customer.c.name.label("customer_name")).join(
+    customer, customer.c.id == billing_account.c.customer_id
+)
+
+
 def create_billing_account(uow: UnitOfWork, new: NewBillingAccount) -> BillingAccount:
-    get_customer(uow, new.customer_id, field="relatedParty.id")
+    owner = get_customer(uow, new.customer_id, field="relatedParty.id")
     check_account(new.currency, new.country, new.bill_cycle_day, new.time_zone)
     account = BillingAccount(
         id=new_id(),
@@ -88,14 +94,17 @@ def create_billing_account(uow: UnitOfWork, new: NewBillingAccount) -> BillingAc
         time_zone=new.time_zone,
         state="active",
         created_at=uow.now(),
+        customer_name=owner.name,
     )
-    uow.conn.execute(sa.insert(billing_account).values(**asdict(account)))
+    row = asdict(account)
+    del row["customer_name"]
+    uow.conn.execute(sa.insert(billing_account).values(**row))
     audit.record(uow, "billingAccount.created", "billingAccount", account.id, after=asdict(account))
     return account
 
 
 def get_billing_account(uow: UnitOfWork, account_id: uuid.UUID, *, field: str | None = None) -> BillingAccount:
-    row = uow.conn.execute(sa.select(billing_account).where(billing_account.c.id == account_id)).first()
+    row = uow.conn.execute(_ACCOUNT_ROW.where(billing_account.c.id == account_id)).first()
     if row is None:
         raise NotFound("billingAccount", str(account_id), field)
     return BillingAccount(**row._mapping)
@@ -107,7 +116,7 @@ def list_billing_accounts(
     conditions = [ACCOUNT_FILTERS[k] == v for k, v in filters.items() if k in ACCOUNT_FILTERS]
     if "customerId" in filters:
         conditions.append(billing_account.c.customer_id == parse_id(filters["customerId"], "customerId"))
-    stmt = sa.select(billing_account).where(*conditions)
+    stmt = _ACCOUNT_ROW.where(*conditions)
     rows, total = paged(uow.conn, stmt, offset, limit, billing_account.c.id)
     return [BillingAccount(**r._mapping) for r in rows], total
 
