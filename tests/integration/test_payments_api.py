@@ -29,7 +29,7 @@ def billed(uow, clock):
     with uow() as u:
         invoice = billing.bill_account(u, account.id, "2026-10")
     # recurring is billed in advance: October 30.00 + November 30.00 = 60.00 net; VAT 19 % of 60.00 = 11.40
-    assert invoice.gross == eur("71.40")  # 60.00 + 11.40
+    assert invoice.gross_total == eur("71.40")  # 60.00 + 11.40
     return account, invoice
 
 
@@ -101,7 +101,7 @@ def test_named_bill_is_paid_first_then_oldest(client, uow, clock, billed):
     clock.move_to(datetime(2026, 12, 1, 6, tzinfo=timezone.utc))
     with uow() as u:
         november = billing.bill_account(u, account.id, "2026-11")
-    assert november.gross == eur("35.70")  # December in advance 30.00 + 19 % VAT 5.70
+    assert november.gross_total == eur("35.70")  # December in advance 30.00 + 19 % VAT 5.70
     r = pay(client, account.id, "50.00", paymentItem=[{"item": {"id": str(november.id)}}])
     assert r.status_code == 201, r.text
     assert [(i["item"]["id"], i["amount"]["value"]) for i in r.json()["paymentItem"]] == [

@@ -1,0 +1,331 @@
+"""Use cases for invoices and bill runs. Each takes a UnitOfWork and never commits (the bill run opens its own).
+
+`bill_account` is the dispatcher around the pure generator (`billing.model.generate`): it locks the
+account (`advisory_lock("account", id)`: billing and payments of one account are serialized), returns
+the invoice of that period if one exists (the bill run is safe to run twice: UNIQUE(account_id,
+period_start) backs this up), loads products, offerings, already billed recurring lines and the unbilled
+usage it claims for the new invoice id, calls the generator and saves the result. The invoice number
+(gapless per issue year, INV-2026-000001) is taken only when an invoice is actually written; with no
+lines, no invoice and no number. A period is billed only once it has closed in the account's zone.
+
+An issued invoice is never updated except `amount_paid` and `state` ("sent" -> "partiallyPaid" ->
+"settled"), by `apply_payment`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Callable
+
+import sqlalchemy as sa
+
+from openbss.audit import service as audit
+from openbss.billing import tax
+from openbss.billing.model import (
+    OPEN_STATES,
+    BilledLine,
+    Invoice,
+    InvoiceDraft,
+    InvoiceLine,
+    InvoiceTax,
+    OpenInvoice,
+    cycle_period,
+    generate,
+    parse_period,
+)
+from openbss.billing.tables import invoice, invoice_line, invoice_tax
+from openbss.catalog import service as catalog
+from openbss.core.clock import Clock
+from openbss.core.errors import Conflict, DomainError, InvalidValue, NotFound
+from openbss.core.ids import new_id, parse_id
+from openbss.core.money import Money, total
+from openbss.db.numbering import next_number
+from openbss.db.query import paged
+from openbss.db.uow import UnitOfWork, unit_of_work
+from openbss.ledger import service as ledger
+from openbss.ledger.model import InvoicePosting
+from openbss.mediation import service as mediation
+from openbss.ordering import service as ordering
+from openbss.party import service as party
+
+INVOICE_FILTERS = {"state": invoice.c.state}
+LINE_FILTERS = {"type": invoice_line.c.kind}
+
+
+@dataclass
+class BillRunSummary:
+    """What a bill run did; net/tax/gross per currency cover every invoice of the period (created or
+    found), so running the same period again reports the same figures."""
+
+    period: str
+    accounts: int = 0
+    invoices_created: int = 0
+    invoices_existing: int = 0
+    skipped: int = 0
+    errors: list[tuple[uuid.UUID, str]] = field(default_factory=list)
+    net: dict[str, Money] = field(default_factory=dict)
+    tax: dict[str, Money] = field(default_factory=dict)
+    gross: dict[str, Money] = field(default_factory=dict)
+
+    def add(self, inv: Invoice) -> None:
+        for totals, amount in ((self.net, inv.net_total), (self.tax, inv.tax_total), (self.gross, inv.gross_total)):
+            totals[inv.currency] = totals.get(inv.currency, Money.zero(inv.currency)) + amount
+
+
+def _line(row: sa.Row) -> InvoiceLine:
+    m = row._mapping
+    return InvoiceLine(
+        id=m["id"], line_no=m["line_no"], kind=m["kind"], description=m["description"], product_id=m["product_id"],
+        offering_id=m["offering_id"], usage_type=m["usage_type"], quantity=m["quantity"], unit=m["unit"],
+        service_start=m["service_start"], service_end=m["service_end"], net=Money(m["net_amount"], m["currency"]),
+        tax_category=m["tax_category"], tax_rate=m["tax_rate"],
+    )
+
+
+def _tax(row: sa.Row, currency: str) -> InvoiceTax:
+    taxable, tax_amount = Money(row.taxable_amount, currency), Money(row.tax_amount, currency)
+    return InvoiceTax(row.tax_category, row.tax_rate, taxable, tax_amount)
+
+
+def _invoice(row: sa.Row, lines: tuple[InvoiceLine, ...] = (), taxes: tuple[InvoiceTax, ...] = ()) -> Invoice:
+    m = row._mapping
+    cur = m["currency"]
+    return Invoice(
+        id=m["id"], number=m["number"], account_id=m["account_id"], period_start=m["period_start"],
+        period_end=m["period_end"], issue_date=m["issue_date"], due_date=m["due_date"], time_zone=m["time_zone"],
+        currency=cur, net_total=Money(m["net_total"], cur), tax_total=Money(m["tax_total"], cur),
+        gross_total=Money(m["gross_total"], cur), amount_paid=Money(m["amount_paid"], cur), state=m["state"],
+        created_at=m["created_at"], lines=lines, taxes=taxes,
+    )
+
+
+def _with_taxes(uow: UnitOfWork, rows: list[sa.Row]) -> list[Invoice]:
+    """Invoice headers with their VAT breakdown, loaded in one query for a whole page."""
+    by_invoice: dict[uuid.UUID, list[sa.Row]] = {}
+    if rows:
+        stmt = (
+            sa.select(invoice_tax)
+            .where(invoice_tax.c.invoice_id.in_([r.id for r in rows]))
+            .order_by(invoice_tax.c.tax_category, invoice_tax.c.tax_rate)
+        )
+        for t in uow.conn.execute(stmt):
+            by_invoice.setdefault(t.invoice_id, []).append(t)
+    return [_invoice(r, taxes=tuple(_tax(t, r.currency) for t in by_invoice.get(r.id, []))) for r in rows]
+
+
+def get_invoice(uow: UnitOfWork, invoice_id: uuid.UUID, *, field: str | None = None) -> Invoice:
+    """An invoice with its lines and VAT breakdown."""
+    row = uow.conn.execute(sa.select(invoice).where(invoice.c.id == invoice_id)).first()
+    if row is None:
+        raise NotFound("customerBill", str(invoice_id), field)
+    lines = uow.conn.execute(
+        sa.select(invoice_line).where(invoice_line.c.invoice_id == invoice_id).order_by(invoice_line.c.line_no)
+    )
+    taxes = uow.conn.execute(
+        sa.select(invoice_tax).where(invoice_tax.c.invoice_id == invoice_id)
+        .order_by(invoice_tax.c.tax_category, invoice_tax.c.tax_rate)
+    )
+    return _invoice(row, tuple(_line(r) for r in lines), tuple(_tax(t, row.currency) for t in taxes))
+
+
+def list_invoices(uow: UnitOfWork, filters: dict[str, str], offset: int, limit: int) -> tuple[list[Invoice], int]:
+    """Invoice headers with their VAT breakdown (no lines), filtered by state and billingAccountId."""
+    conditions = [INVOICE_FILTERS[k] == v for k, v in filters.items() if k in INVOICE_FILTERS]
+    if "billingAccountId" in filters:
+        conditions.append(invoice.c.account_id == parse_id(filters["billingAccountId"], "billingAccountId"))
+    rows, total_count = paged(uow.conn, sa.select(invoice).where(*conditions), offset, limit, invoice.c.id)
+    return _with_taxes(uow, rows), total_count
+
+
+def _billed_lines(uow: UnitOfWork, rows: list[sa.Row]) -> list[BilledLine]:
+    ids = {r.invoice_id for r in rows}
+    headers = {r.id: r for r in uow.conn.execute(sa.select(invoice).where(invoice.c.id.in_(ids)))} if ids else {}
+    return [BilledLine(_invoice(headers[r.invoice_id]), _line(r)) for r in rows]
+
+
+def list_invoice_lines(
+    uow: UnitOfWork, filters: dict[str, str], offset: int, limit: int
+) -> tuple[list[BilledLine], int]:
+    """Invoice lines (TMF678 appliedCustomerBillingRate), filtered by bill.id and type."""
+    conditions = [LINE_FILTERS[k] == v for k, v in filters.items() if k in LINE_FILTERS]
+    if "bill.id" in filters:
+        conditions.append(invoice_line.c.invoice_id == parse_id(filters["bill.id"], "bill.id"))
+    # Line ids are UUIDv7 written in line order, so id order is invoice order then line order.
+    rows, total_count = paged(uow.conn, sa.select(invoice_line).where(*conditions), offset, limit, invoice_line.c.id)
+    return _billed_lines(uow, rows), total_count
+
+
+def get_invoice_line(uow: UnitOfWork, line_id: uuid.UUID) -> BilledLine:
+    rows = uow.conn.execute(sa.select(invoice_line).where(invoice_line.c.id == line_id)).all()
+    if not rows:
+        raise NotFound("appliedCustomerBillingRate", str(line_id))
+    return _billed_lines(uow, rows)[0]
+
+
+def _find(uow: UnitOfWork, account_id: uuid.UUID, period_start) -> Invoice | None:
+    row = uow.conn.execute(
+        sa.select(invoice.c.id).where(invoice.c.account_id == account_id, invoice.c.period_start == period_start)
+    ).first()
+    return None if row is None else get_invoice(uow, row.id)
+
+
+def _recurring_lines(uow: UnitOfWork, account_id: uuid.UUID) -> list[InvoiceLine]:
+    rows = uow.conn.execute(
+        sa.select(invoice_line).where(invoice_line.c.account_id == account_id, invoice_line.c.kind == "recurring")
+    )
+    return [_line(r) for r in rows]
+
+
+def _save(uow: UnitOfWork, invoice_id: uuid.UUID, draft: InvoiceDraft) -> Invoice:
+    year = draft.issue_date.year
+    inv = Invoice(
+        id=invoice_id, number=f"INV-{year}-{next_number(uow, f'invoice-{year}'):06d}", account_id=draft.account_id,
+        period_start=draft.period.start, period_end=draft.period.end, issue_date=draft.issue_date,
+        due_date=draft.due_date, time_zone=draft.period.time_zone, currency=draft.currency,
+        net_total=draft.net_total, tax_total=draft.tax_total, gross_total=draft.gross_total,
+        amount_paid=Money.zero(draft.currency), state="sent", created_at=uow.now(),
+        lines=draft.lines, taxes=draft.taxes,
+    )
+    uow.conn.execute(sa.insert(invoice).values(
+        id=inv.id, number=inv.number, account_id=inv.account_id, period_start=inv.period_start,
+        period_end=inv.period_end, issue_date=inv.issue_date, due_date=inv.due_date, time_zone=inv.time_zone,
+        currency=inv.currency, net_total=inv.net_total.amount, tax_total=inv.tax_total.amount,
+        gross_total=inv.gross_total.amount, amount_paid=inv.amount_paid.amount, state=inv.state,
+        created_at=inv.created_at,
+    ))
+    uow.conn.execute(sa.insert(invoice_line), [
+        {
+            "id": line.id, "invoice_id": inv.id, "account_id": inv.account_id, "line_no": line.line_no,
+            "kind": line.kind, "description": line.description, "product_id": line.product_id,
+            "offering_id": line.offering_id, "usage_type": line.usage_type, "quantity": line.quantity,
+            "unit": line.unit, "service_start": line.service_start, "service_end": line.service_end,
+            "net_amount": line.net.amount, "tax_category": line.tax_category, "tax_rate": line.tax_rate,
+            "currency": inv.currency,
+        }
+        for line in inv.lines
+    ])
+    uow.conn.execute(sa.insert(invoice_tax), [
+        {"invoice_id": inv.id, "account_id": inv.account_id, "tax_category": t.tax_category, "tax_rate": t.tax_rate,
+         "taxable_amount": t.taxable.amount, "tax_amount": t.tax.amount}
+        for t in inv.taxes
+    ])
+    return inv
+
+
+def _post(uow: UnitOfWork, inv: Invoice) -> None:
+    def net_of(kind: str) -> Money:
+        return total((line.net for line in inv.lines if line.kind == kind), inv.currency)
+
+    ledger.post_invoice(uow, InvoicePosting(
+        invoice_id=inv.id, account_id=inv.account_id, number=inv.number, posted_at=uow.now(), currency=inv.currency,
+        recurring_net=net_of("recurring").amount, usage_net=net_of("usage").amount, tax=inv.tax_total.amount,
+        gross=inv.gross_total.amount,
+    ))
+
+
+def _bill(uow: UnitOfWork, account_id: uuid.UUID, period: str) -> tuple[str, Invoice | None]:
+    """("created" | "existing" | "nothing", the invoice)."""
+    uow.advisory_lock("account", account_id)
+    account = party.get_billing_account(uow, account_id)
+    bill_period = cycle_period(period, account.bill_cycle_day, account.time_zone)
+    existing = _find(uow, account_id, bill_period.start)
+    if existing is not None:
+        return "existing", existing
+    if uow.now() < bill_period.end_at:
+        # Billing an open period would miss usage still to come and bill in advance too early.
+        raise Conflict(
+            f"period={period!r} of billing account {account.number} runs until {bill_period.end_at.isoformat()}"
+            " and cannot be billed before it closes"
+        )
+    offerings = {}
+    products = []
+    for product in ordering.products_for_account(uow, account_id):
+        if product.offering_id not in offerings:
+            offerings[product.offering_id] = catalog.get_offering(uow, product.offering_id)
+        products.append((product, offerings[product.offering_id]))
+    invoice_id = new_id()
+    usage = mediation.claim_unbilled_usage(uow, account_id, bill_period.end_at, invoice_id)
+    draft = generate(account, bill_period, products, _recurring_lines(uow, account_id), usage, tax.rate, uow.rounding)
+    if draft is None:
+        return "nothing", None
+    inv = _save(uow, invoice_id, draft)
+    _post(uow, inv)
+    audit.record(uow, "invoice.issued", "invoice", inv.id, after={
+        "number": inv.number, "accountId": inv.account_id, "period": period, "currency": inv.currency,
+        "net": inv.net_total.amount, "tax": inv.tax_total.amount, "gross": inv.gross_total.amount,
+        "lines": len(inv.lines),
+    })
+    return "created", inv
+
+
+def bill_account(uow: UnitOfWork, account_id: uuid.UUID, period: str) -> Invoice | None:
+    """The account's invoice for the bill cycle period starting in `period` (YYYY-MM): the existing one
+    if that period was billed already, a new one, or None when there is nothing to bill."""
+    return _bill(uow, account_id, period)[1]
+
+
+def run_bill_run(
+    engine: sa.Engine, period: str, *, clock: Clock, rounding: str,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> BillRunSummary:
+    """Bill every active account for `period`, each in its own transaction; `on_progress(done, total)`."""
+    parse_period(period)
+    with unit_of_work(engine, actor="billrun", clock=clock, rounding=rounding) as uow:
+        account_ids = party.active_billing_account_ids(uow)
+    summary = BillRunSummary(period, accounts=len(account_ids))
+    for done, account_id in enumerate(account_ids, start=1):
+        try:
+            with unit_of_work(engine, actor="billrun", clock=clock, rounding=rounding) as uow:
+                outcome, inv = _bill(uow, account_id, period)
+        except DomainError as e:
+            summary.errors.append((account_id, e.message))
+        except Exception as e:  # noqa: BLE001 - one broken account must not stop the others; it is reported
+            summary.errors.append((account_id, f"{type(e).__name__}: {e}"))
+        else:
+            if inv is None:
+                summary.skipped += 1
+            else:
+                summary.invoices_created += outcome == "created"
+                summary.invoices_existing += outcome == "existing"
+                summary.add(inv)
+        if on_progress is not None:
+            on_progress(done, len(account_ids))
+    return summary
+
+
+def open_invoices(uow: UnitOfWork, account_id: uuid.UUID) -> list[OpenInvoice]:
+    """Unpaid invoices of the account, oldest first, locked FOR UPDATE until the transaction ends."""
+    rows = uow.conn.execute(
+        sa.select(invoice)
+        .where(invoice.c.account_id == account_id, invoice.c.state.in_(OPEN_STATES))
+        .order_by(invoice.c.issue_date, invoice.c.id)
+        .with_for_update()
+    )
+    result = []
+    for r in rows:
+        inv = _invoice(r)
+        result.append(OpenInvoice(inv.id, inv.number, inv.issue_date, inv.gross_total, inv.remaining))
+    return result
+
+
+def apply_payment(uow: UnitOfWork, invoice_id: uuid.UUID, amount: Money) -> None:
+    """Record `amount` paid against the invoice; only amount_paid and state change."""
+    row = uow.conn.execute(sa.select(invoice).where(invoice.c.id == invoice_id).with_for_update()).first()
+    if row is None:
+        raise NotFound("customerBill", str(invoice_id))
+    inv = _invoice(row)
+    if amount.currency != inv.currency:
+        raise InvalidValue("amount.unit", amount.currency, f"does not match invoice {inv.number} in {inv.currency}")
+    if amount.amount <= 0:
+        raise InvalidValue("amount.value", amount.amount, "must be greater than 0")
+    if amount > inv.remaining:
+        raise Conflict(f"payment of {amount} exceeds the {inv.remaining} remaining on invoice {inv.number}")
+    paid = inv.amount_paid + amount
+    state = "settled" if paid == inv.gross_total else "partiallyPaid"
+    uow.conn.execute(sa.update(invoice).where(invoice.c.id == invoice_id).values(amount_paid=paid.amount, state=state))
+    audit.record(
+        uow, "invoice.paymentApplied", "invoice", invoice_id,
+        before={"amountPaid": inv.amount_paid.amount, "state": inv.state},
+        after={"amountPaid": paid.amount, "state": state},
+    )

@@ -1,0 +1,209 @@
+"""The pure invoice generator: bill cycle periods, proration, advance/arrears, VAT grouping and rounding."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, timezone
+from decimal import Decimal
+
+import pytest
+
+from openbss.billing import tax
+from openbss.billing.model import cycle_period, generate, period_containing
+from openbss.catalog.model import Price, ProductOffering
+from openbss.core.errors import InvalidValue
+from openbss.core.money import Money
+from openbss.mediation.model import UsageTotal
+from openbss.ordering.model import Product
+from openbss.party.model import BillingAccount
+
+T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+
+def utc(*args) -> datetime:
+    return datetime(*args, tzinfo=timezone.utc)
+
+
+def account(currency="EUR", country="DE", bcd=1, tz="Europe/Berlin") -> BillingAccount:
+    return BillingAccount(uuid.uuid4(), "ACC-000001", "Ada", uuid.uuid4(), currency, country, bcd, tz, "active", T0)
+
+
+def offering(monthly="30.00", currency="EUR", category="standard", name="Mobile M") -> ProductOffering:
+    oid = uuid.uuid4()
+    price = Price(uuid.uuid4(), oid, "recurring", Money.of(monthly, currency), "month", None, Decimal(1), None, None)
+    return ProductOffering(oid, name, None, "active", category, (price,), T0)
+
+
+def product(acc, off, start: datetime, end: datetime | None = None) -> Product:
+    return Product(uuid.uuid4(), acc.id, off.id, uuid.uuid4(), "+491511234567", "active", start, end, T0)
+
+
+def usage(p, usage_type, amount, currency="EUR", quantity="1") -> UsageTotal:
+    return UsageTotal(p.id, usage_type, "second", 1, Decimal(quantity), Money.of(amount, currency))
+
+
+def run(acc, period, products, existing=(), usage_totals=(), rounding="half_up"):
+    return generate(acc, cycle_period(period, acc.bill_cycle_day, acc.time_zone), products, list(existing),
+                    list(usage_totals), tax.rate, rounding)
+
+
+def recurring(draft):
+    return [(l.service_start, l.service_end, l.net.amount) for l in draft.lines if l.kind == "recurring"]
+
+
+# --- bill cycle periods -------------------------------------------------------------------------------------
+
+
+def test_bcd_15_period_is_named_by_the_month_it_starts_in_and_crosses_dst_end():
+    p = cycle_period("2026-10", 15, "Europe/Berlin")
+    assert (p.start, p.end, p.days) == (date(2026, 10, 15), date(2026, 11, 15), 31)
+    assert p.start_at == utc(2026, 10, 14, 22)  # 00:00 CEST (+02:00)
+    assert p.end_at == utc(2026, 11, 14, 23)  # 00:00 CET (+01:00): DST ended on 2026-10-25
+
+
+def test_bcd_1_berlin_and_new_york_periods_in_utc():
+    oct_berlin = cycle_period("2026-10", 1, "Europe/Berlin")
+    assert (oct_berlin.start_at, oct_berlin.end_at) == (utc(2026, 9, 30, 22), utc(2026, 10, 31, 23))
+    # New York leaves DST at 02:00 on 2026-11-01, so that day's midnight is still EDT (-04:00).
+    oct_ny = cycle_period("2026-10", 1, "America/New_York")
+    assert (oct_ny.start_at, oct_ny.end_at) == (utc(2026, 10, 1, 4), utc(2026, 11, 1, 4))
+    nov_ny = cycle_period("2026-11", 1, "America/New_York")
+    assert (nov_ny.start_at, nov_ny.end_at, nov_ny.days) == (utc(2026, 11, 1, 4), utc(2026, 12, 1, 5), 30)
+    # DST starts 2026-03-08: the March period is 30 days and 23 hours long.
+    mar_ny = cycle_period("2026-03", 1, "America/New_York")
+    assert mar_ny.end_at - mar_ny.start_at == utc(2026, 4, 1, 4) - utc(2026, 3, 1, 5)
+
+
+def test_month_ends_and_year_ends():
+    assert (cycle_period("2026-12", 1, "UTC").end, cycle_period("2026-12", 15, "UTC").end) == (
+        date(2027, 1, 1), date(2027, 1, 15))
+    feb = cycle_period("2027-02", 28, "UTC")
+    assert (feb.start, feb.end, feb.days) == (date(2027, 2, 28), date(2027, 3, 28), 28)
+    assert period_containing(date(2026, 1, 10), 15, "UTC").start == date(2025, 12, 15)
+    assert period_containing(date(2026, 1, 15), 15, "UTC").start == date(2026, 1, 15)
+    assert period_containing(date(2026, 3, 1), 1, "UTC").next().start == date(2026, 4, 1)
+
+
+@pytest.mark.parametrize("bad", ["2026-13", "2026-00", "2026-1", "26-10", "october", ""])
+def test_period_must_be_yyyy_mm(bad):
+    with pytest.raises(InvalidValue) as e:
+        cycle_period(bad, 1, "UTC")
+    assert e.value.field == "period" and e.value.value == bad
+
+
+# --- recurring charges: in advance, prorated by local calendar day ------------------------------------------
+
+
+def test_first_invoice_prorates_activation_and_bills_next_period_in_advance():
+    acc, off = account(), offering()
+    # 2026-10-09 23:30 UTC is already 2026-10-10 01:30 in Berlin: the local date decides.
+    p = product(acc, off, utc(2026, 10, 9, 23, 30))
+    draft = run(acc, "2026-10", [(p, off)])
+    assert recurring(draft) == [
+        (date(2026, 10, 10), date(2026, 11, 1), Decimal("21.29")),  # 30.00 × 22/31 = 21.290322… → 21.29
+        (date(2026, 11, 1), date(2026, 12, 1), Decimal("30.00")),  # November in advance
+    ]
+    assert draft.lines[0].quantity == Decimal("0.709677")  # 22/31
+    assert draft.lines[0].description == "Mobile M, 2026-10-10 to 2026-10-31 (22/31 days)"
+    assert (draft.issue_date, draft.due_date) == (date(2026, 11, 1), date(2026, 11, 15))  # period end; + 14 days
+    assert draft.net_total.amount == Decimal("51.29")  # 21.29 + 30.00
+    assert draft.tax_total.amount == Decimal("9.75")  # 51.29 × 0.19 = 9.7451 → 9.75
+    assert draft.gross_total.amount == Decimal("61.04")  # 51.29 + 9.75
+
+
+def test_later_invoice_bills_only_the_next_period_in_advance():
+    acc, off = account(), offering()
+    p = product(acc, off, utc(2026, 10, 10, 8))
+    first = run(acc, "2026-10", [(p, off)])
+    second = run(acc, "2026-11", [(p, off)], existing=first.lines)
+    assert recurring(second) == [(date(2026, 12, 1), date(2027, 1, 1), Decimal("30.00"))]
+    assert run(acc, "2026-10", [(p, off)], existing=[*first.lines, *second.lines]) is None
+
+
+def test_missed_runs_are_caught_up_and_end_at_stops_charges():
+    acc, off = account(bcd=15), offering()
+    p = product(acc, off, utc(2026, 8, 20, 10), end=utc(2026, 11, 1, 10))
+    draft = run(acc, "2026-10", [(p, off)])
+    assert recurring(draft) == [
+        (date(2026, 8, 20), date(2026, 9, 15), Decimal("25.16")),  # 30.00 × 26/31 = 25.161290… → 25.16
+        (date(2026, 9, 15), date(2026, 10, 15), Decimal("30.00")),  # 30 of 30 days
+        (date(2026, 10, 15), date(2026, 11, 1), Decimal("16.45")),  # 30.00 × 17/31 = 16.451612… → 16.45
+    ]
+
+
+def test_nothing_to_bill_gives_no_invoice():
+    acc, off = account(), offering()
+    later = product(acc, off, utc(2026, 12, 5, 10))  # starts after the end of P+1 (2026-12-01)
+    assert run(acc, "2026-10", [(later, off)]) is None
+    assert run(acc, "2026-10", []) is None
+
+
+# --- VAT: rounded per line, taxed per (category, rate) group ------------------------------------------------
+
+
+def test_lines_round_once_and_vat_is_per_category_group():
+    acc, mobile, magazine = account(), offering("10.00"), offering("4.99", category="reduced", name="Magazine")
+    p1, p2 = product(acc, mobile, utc(2026, 9, 30, 22)), product(acc, magazine, utc(2026, 9, 30, 22))
+    thirds = [usage(p1, t, "0.333333") for t in ("voice", "sms", "data")]
+    draft = run(acc, "2026-10", [(p1, mobile), (p2, magazine)], usage_totals=thirds)
+    assert [l.net.amount for l in draft.lines if l.kind == "usage"] == [Decimal("0.33")] * 3  # 0.333333 → 0.33 each
+    assert [(t.tax_category, t.tax_rate, t.taxable.amount, t.tax.amount) for t in draft.taxes] == [
+        ("reduced", Decimal("0.07"), Decimal("9.98"), Decimal("0.70")),  # 4.99 × 2 = 9.98; × 0.07 = 0.6986 → 0.70
+        # 10.00 × 2 + 0.33 × 3 = 20.99 (not 21.00: lines are rounded before they are added);
+        # × 0.19 = 3.9881 → 3.99 (per-line tax would give 1.90 × 2 + 0.06 × 3 = 3.98)
+        ("standard", Decimal("0.19"), Decimal("20.99"), Decimal("3.99")),
+    ]
+    assert draft.net_total.amount == Decimal("30.97")  # 9.98 + 20.99
+    assert draft.tax_total.amount == Decimal("4.69")  # 0.70 + 3.99
+    assert draft.gross_total.amount == Decimal("35.66")  # 30.97 + 4.69
+
+
+def test_usage_is_one_line_per_product_and_type_rounded_after_summing():
+    acc, off = account(), offering("0.00")
+    p = product(acc, off, utc(2026, 9, 30, 22))
+    parts = [usage(p, "voice", "0.004", quantity="2"), usage(p, "voice", "0.004", quantity="2")]
+    draft = run(acc, "2026-10", [(p, off)], usage_totals=parts)
+    (voice,) = [l for l in draft.lines if l.kind == "usage"]
+    assert (voice.quantity, voice.net.amount) == (Decimal("4"), Decimal("0.01"))  # 0.004 + 0.004 = 0.008 → 0.01
+
+
+def test_rounding_mode_is_applied_per_line():
+    acc, off = account(), offering()
+    p = product(acc, off, utc(2026, 10, 9, 22))
+    draft = run(acc, "2026-10", [(p, off)], rounding="up")
+    assert recurring(draft)[0][2] == Decimal("21.30")  # 30.00 × 22/31 = 21.290322… → 21.30 rounding up
+
+
+def test_jpy_account_rounds_to_whole_yen():
+    acc, off = account(currency="JPY"), offering("3000", currency="JPY")
+    p = product(acc, off, utc(2026, 10, 10, 8))
+    draft = run(acc, "2026-10", [(p, off)])
+    assert recurring(draft) == [
+        (date(2026, 10, 10), date(2026, 11, 1), Decimal("2129")),  # 3000 × 22/31 = 2129.03… → 2129
+        (date(2026, 11, 1), date(2026, 12, 1), Decimal("3000")),
+    ]
+    assert draft.tax_total.amount == Decimal("975")  # 5129 × 0.19 = 974.51 → 975
+    assert draft.gross_total.amount == Decimal("6104")  # 5129 + 975
+
+
+def test_missing_tax_rate_is_invalid_for_the_account():
+    acc, off = account(country="US"), offering()
+    with pytest.raises(InvalidValue) as e:
+        run(acc, "2026-10", [(product(acc, off, utc(2026, 10, 10, 8)), off)])
+    assert (e.value.field, e.value.value) == ("country", "US")
+
+
+def test_price_in_another_currency_is_invalid_for_the_account():
+    acc, off = account(currency="USD"), offering()
+    with pytest.raises(InvalidValue) as e:
+        run(acc, "2026-10", [(product(acc, off, utc(2026, 10, 10, 8)), off)])
+    assert e.value.field == "currency" and "priced in EUR" in e.value.message
+
+
+def test_tax_table_history_and_zero_categories():
+    assert tax.rate("DE", "standard", date(2020, 8, 1)) == Decimal("0.16")  # the 2020 German cut
+    assert tax.rate("DE", "standard", date(2026, 11, 1)) == Decimal("0.19")
+    assert tax.rate("IE", "reduced", date(2026, 11, 1)) == Decimal("0.135")
+    assert tax.rate("US", "exempt", date(2026, 11, 1)) == Decimal(0)
+    with pytest.raises(InvalidValue):
+        tax.rate("FR", "standard", date(2000, 1, 1))
