@@ -143,8 +143,7 @@ def pay_invoices(engine, rng: random.Random, paid_from: datetime) -> None:
         roll = rng.random()
         if roll < 0.12:
             continue
-        amount = inv.gross_total if roll > 0.2 else (inv.gross_total.amount / 2).quantize(Decimal("0.01"))
-        amount = amount if isinstance(amount, Money) else Money(amount, inv.currency)
+        amount = inv.gross_total if roll > 0.2 else Money(inv.gross_total.amount / 2, inv.currency).rounded()
         at = paid_from + timedelta(days=rng.randint(1, 14), hours=rng.randint(8, 18))
         with unit_of_work(engine, actor="demo", clock=FixedClock(at)) as uow:
             payments.record_payment(

@@ -1,0 +1,146 @@
+"""TMF635 Usage request and response shapes.
+
+A usage record's facts travel as `usageCharacteristic` name/value pairs: `serviceId` (required: the
+subscribed service the usage belongs to, e.g. an MSISDN), `quantity` (required: seconds, messages or
+bytes by `usageType`; a JSON number or a decimal string), `recordKey` (optional: the record's unique
+key within its source; default the SHA-256 of serviceId|usageType|usageDate|quantity, so a client
+retrying the same body is stored once) and `source` (optional, default "api").
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Any
+
+from pydantic import Field, TypeAdapter, ValidationError
+
+from openbss.api.tmf import TmfIn, href, money_out, ref_out, ts
+from openbss.core.errors import InvalidValue
+from openbss.mediation.model import IngestResult, Problem, Rejection, Usage, UsageRecord
+from openbss.mediation.service import API_FIELDS
+from openbss.ordering.schemas import INVENTORY_BASE
+from openbss.party.schemas import ACCOUNT_BASE
+
+USAGE_BASE = "/tmf-api/usageManagement/v4"
+DEFAULT_SOURCE = "api"
+MAX_BATCH = 10_000
+# The same conversion MoneyIn applies to JSON numbers, so quantities and amounts read alike.
+_DECIMAL = TypeAdapter(Decimal)
+
+
+class CharacteristicIn(TmfIn):
+    name: str
+    value: Any = None
+
+
+class UsageCreate(TmfIn):
+    usage_date: datetime = Field(alias="usageDate", description="when the usage started, with a UTC offset")
+    usage_type: str = Field(alias="usageType", description="voice (seconds), sms (messages) or data (bytes)")
+    usage_characteristic: list[CharacteristicIn] = Field(
+        alias="usageCharacteristic", description="serviceId and quantity (required), recordKey and source"
+    )
+
+    def record(self) -> UsageRecord:
+        values = {c.name: c.value for c in self.usage_characteristic}
+        service_id = _text(values, "serviceId", required=True)
+        quantity = _quantity(values.get("quantity"))
+        key = _text(values, "recordKey") or _default_key(service_id, self.usage_type, self.usage_date, quantity)
+        source = _text(values, "source") or DEFAULT_SOURCE
+        return UsageRecord(source, key, service_id, self.usage_type, self.usage_date, quantity)
+
+
+def _text(values: dict[str, Any], name: str, *, required: bool = False) -> str | None:
+    value = values.get(name)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidValue(API_FIELDS[name], value, "must be a non-empty string")
+    return value
+
+
+def _quantity(value: Any) -> Decimal:
+    if value is None or isinstance(value, bool):
+        raise InvalidValue(API_FIELDS["quantity"], value, "must be a decimal number")
+    try:
+        return _DECIMAL.validate_python(value)
+    except ValidationError:
+        raise InvalidValue(API_FIELDS["quantity"], value, "must be a decimal number") from None
+
+
+def _default_key(service_id: str, usage_type: str, usage_date: datetime, quantity: Decimal) -> str:
+    # Canonical forms (UTC instant, normalized decimal) so that one event written two ways gets one key.
+    at = usage_date.astimezone(timezone.utc).isoformat() if usage_date.tzinfo else usage_date.isoformat()
+    return hashlib.sha256(f"{service_id}|{usage_type}|{at}|{quantity.normalize()}".encode()).hexdigest()
+
+
+def _number(value: Decimal) -> int | float:
+    # JSON numbers like money_out; whole quantities (almost all of them) as exact integers.
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def usage_out(u: Usage, base: str) -> dict[str, Any]:
+    return {
+        "id": str(u.id),
+        "href": href(base, USAGE_BASE, "usage", u.id),
+        "@type": "Usage",
+        "usageDate": ts(u.usage_date),
+        "usageType": u.usage_type,
+        "status": u.status,
+        "usageCharacteristic": [
+            {"name": "serviceId", "valueType": "string", "value": u.service_id},
+            {"name": "quantity", "valueType": "number", "value": _number(u.quantity)},
+            {"name": "unit", "valueType": "string", "value": u.unit},
+            {"name": "recordKey", "valueType": "string", "value": u.record_key},
+            {"name": "source", "valueType": "string", "value": u.source},
+        ],
+        "ratedProductUsage": [
+            {
+                "@type": "RatedProductUsage",
+                "ratingAmountType": "total",
+                "ratingDate": ts(u.created_at),
+                "usageRatingTag": "usage",
+                "isBilled": u.status == "billed",
+                "taxExcludedRatingAmount": money_out(u.charge),
+                "productRef": ref_out(base, INVENTORY_BASE, "product", u.product_id, "Product"),
+            }
+        ],
+        "relatedParty": [
+            {**ref_out(base, ACCOUNT_BASE, "billingAccount", u.account_id, "BillingAccount"), "role": "billingAccount"}
+        ],
+    }
+
+
+def batch_records(items: list[Any]) -> tuple[list[tuple[int, UsageRecord]], list[Rejection]]:
+    """Read each item of a batch on its own: a malformed item is rejected by index, the others go on."""
+    if len(items) > MAX_BATCH:
+        raise InvalidValue("body", len(items), f"holds more than {MAX_BATCH} usage records")
+    records, rejected = [], []
+    for i, item in enumerate(items):
+        try:
+            records.append((i, UsageCreate.model_validate(item).record()))
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            field = ".".join(str(p) for p in err["loc"]) or "body"
+            rejected.append(Rejection(i, field, err.get("input"), err["msg"]))
+        except InvalidValue as exc:
+            p = Problem.of(exc)
+            rejected.append(Rejection(i, p.field, p.value, p.reason))
+    return records, rejected
+
+
+def ingest_result_out(result: IngestResult) -> dict[str, Any]:
+    return {
+        "accepted": result.accepted,
+        "duplicates": result.duplicates,
+        "rejected": [
+            {"index": r.line, "field": r.field, "value": _json(r.value), "reason": r.reason} for r in result.rejected
+        ],
+    }
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, (str, int, bool)) or value is None:
+        return value
+    return str(value)
