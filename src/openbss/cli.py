@@ -8,6 +8,7 @@ from rich.console import Console
 from openbss.billing.cli import billrun
 from openbss.config import load_settings
 from openbss.mediation.cli import usage_app
+from openbss.terminal import figures
 
 app = typer.Typer(help="openbss: OSS/BSS billing platform.", no_args_is_help=True, add_completion=False)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -84,8 +85,6 @@ def demo(
     """
     from datetime import date
 
-    from rich.table import Table
-
     from openbss import demo as sample
     from openbss.db import migrate
 
@@ -104,21 +103,16 @@ def demo(
         sample.run(engine, console, customers=customers, seed=seed, period=period, home=settings.home,
                    rounding=settings.rounding)
     s = sample.summarize(engine)
-    table = Table(title="openbss demo summary", show_header=True)
-    table.add_column("figure")
-    table.add_column("value", justify="right")
-    for label, value in [
-        ("customers", f"{s.customers:,}"),
-        ("usage records", f"{s.usage_records:,}"),
-        ("invoices", f"{s.invoices:,}"),
+    console.print(figures("openbss demo summary", [
+        ("customers", s.customers),
+        ("usage records", s.usage_records),
+        ("invoices", s.invoices),
         ("billed net", str(s.net)),
         ("tax", str(s.tax)),
         ("billed gross", str(s.gross)),
         ("paid", str(s.paid)),
         ("outstanding AR", str(s.outstanding)),
-    ]:
-        table.add_row(label, value)
-    console.print(table)
+    ]))
     key = sample.demo_api_key(engine, settings.home)
     console.print(f"API key (admin) in {settings.home / 'demo-api-key'}: {key}")
     ok = s.balanced and s.chain_ok

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 import typer
 from rich.console import Console
 from rich.progress import Progress
-from rich.table import Table
+from openbss.terminal import figures
 
 from openbss.billing.model import parse_period
 from openbss.billing.service import BillRunSummary, run_bill_run
@@ -26,20 +26,16 @@ def _totals(amounts: dict[str, Money]) -> str:
 
 
 def _print(summary: BillRunSummary, console: Console) -> None:
-    table = Table(title=f"Bill run {summary.period}")
-    table.add_column("accounts", justify="right")
-    table.add_column("invoices created", justify="right")
-    table.add_column("already existing", justify="right")
-    table.add_column("skipped (nothing to bill)", justify="right")
-    table.add_column("errors", justify="right")
-    table.add_column("net", justify="right")
-    table.add_column("tax", justify="right")
-    table.add_column("gross", justify="right")
-    table.add_row(
-        str(summary.accounts), str(summary.invoices_created), str(summary.invoices_existing), str(summary.skipped),
-        str(len(summary.errors)), _totals(summary.net), _totals(summary.tax), _totals(summary.gross),
-    )
-    console.print(table)
+    console.print(figures(f"bill run {summary.period}", [
+        ("accounts", summary.accounts),
+        ("invoices created", summary.invoices_created),
+        ("invoices already there", summary.invoices_existing),
+        ("skipped (nothing to bill)", summary.skipped),
+        ("errors", len(summary.errors)),
+        ("net", _totals(summary.net)),
+        ("tax", _totals(summary.tax)),
+        ("gross", _totals(summary.gross)),
+    ]))
     for account_id, message in summary.errors:
         console.print(f"[red]account {account_id}[/]: {message}")
 

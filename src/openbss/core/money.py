@@ -140,7 +140,10 @@ class Money:
         return Money(self.amount.quantize(quantum, rounding=rounding_mode(mode)), self.currency)
 
     def __str__(self) -> str:
-        return f"{self.amount} {self.currency}"
+        # Show at least the currency's minor units and no storage padding: 28031.880000 EUR reads 28031.88 EUR,
+        # a rated 0.123456 EUR keeps its six places.
+        places = max(minor_units(self.currency), -self.amount.normalize().as_tuple().exponent)
+        return f"{self.amount.quantize(Decimal(1).scaleb(-places))} {self.currency}"
 
 
 def total(amounts: Iterable[Money], currency: str) -> Money:
