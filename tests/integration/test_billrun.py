@@ -171,4 +171,4 @@ def test_cli_exits_1_when_an_account_fails(engine, accounts, monkeypatch):
     # On the real clock 2026-10 is either still open (every account fails) or closed (the US account fails).
     result = CliRunner().invoke(_cli(), ["--period", "2026-10"])
     assert result.exit_code == 1, result.output
-    assert "Bill run 2026-10" in result.output and str(accounts["us"].id) in result.output
+    assert "bill run 2026-10" in result.output and str(accounts["us"].id) in result.output
