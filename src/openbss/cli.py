@@ -72,6 +72,23 @@ def serve(
 
 
 @app.command()
+def bench(name: str = typer.Argument(..., help="benchmark name, e.g. usage-import (files in benchmarks/)")) -> None:
+    """Run a benchmark from the source tree's benchmarks/ folder; its last line is a JSON result."""
+    import runpy
+    import sys
+    from pathlib import Path
+
+    root = next((p for p in (Path.cwd(), *Path(__file__).resolve().parents) if (p / "benchmarks").is_dir()), None)
+    script = root / "benchmarks" / f"{name.replace('-', '_')}.py" if root else None
+    if script is None or not script.exists():
+        available = sorted(p.stem.replace("_", "-") for p in (root / "benchmarks").glob("*.py")
+                           if p.stem not in ("__init__", "harness")) if root else []
+        raise typer.BadParameter(f"no benchmark {name!r}; available: {', '.join(available) or 'none'}")
+    sys.path.insert(0, str(root))
+    runpy.run_path(str(script), run_name="__main__")
+
+
+@app.command()
 def demo(
     serve_api: bool = typer.Option(True, "--serve/--no-serve", help="serve the API afterwards until Ctrl-C"),
     reset: bool = typer.Option(False, "--reset", help="start from an empty database (drops all openbss data)"),

@@ -73,28 +73,24 @@ _INSERTED = [c for c in usage.c if c.name != "invoice_id"]
 
 
 class _Tariffs:
-    """Product and price look-ups for one call, cached per service id and per price, each reused only
-    inside its validity, so a file of many records of few services costs a few queries, not two per record."""
+    """Product and price look-ups for one batch: the products of all its service ids and their accounts'
+    currencies are read in one query each, prices once per (offering, usage type, currency) while valid."""
 
-    def __init__(self, uow: UnitOfWork):
+    def __init__(self, uow: UnitOfWork, service_ids: Iterable[str]):
         self.uow = uow
-        self.products: dict[str, Product] = {}
-        self.currencies: dict[uuid.UUID, str] = {}
+        self.products = ordering.products_by_service_id(uow, service_ids)
+        self.currencies = party.account_currencies(
+            uow, {p.account_id for products in self.products.values() for p in products}
+        )
         self.prices: dict[tuple[uuid.UUID, str, str], Price] = {}
 
     def product(self, service_id: str, at: datetime) -> Product:
-        cached = self.products.get(service_id)
-        if cached is not None and cached.is_active_at(at):
-            return cached
-        found = ordering.find_active_product(self.uow, service_id, at)
+        found = ordering.active_at(self.products.get(service_id, ()), at)
         if found is None:
             raise InvalidValue("serviceId", service_id, f"has no active subscription at {at.isoformat()}")
-        self.products[service_id] = found
         return found
 
     def price(self, product: Product, usage_type: str, at: datetime) -> Price:
-        if product.account_id not in self.currencies:
-            self.currencies[product.account_id] = party.get_billing_account(self.uow, product.account_id).currency
         key = (product.offering_id, usage_type, self.currencies[product.account_id])
         cached = self.prices.get(key)
         if cached is not None and cached.is_valid_at(at):
@@ -160,7 +156,8 @@ def _rated(tariffs: _Tariffs, record: UsageRecord) -> dict | Problem:
 
 def ingest_lines(uow: UnitOfWork, numbered: Iterable[tuple[int, UsageRecord]]) -> IngestResult:
     """Rate and store (line, record) pairs in one statement; bad records are reported by line."""
-    tariffs = _Tariffs(uow)
+    numbered = list(numbered)
+    tariffs = _Tariffs(uow, {r.service_id for _, r in numbered if isinstance(r.service_id, str)})
     rows: list[dict] = []
     rejected: list[Rejection] = []
     for line, record in numbered:
@@ -208,7 +205,7 @@ def ingest_one(uow: UnitOfWork, record: UsageRecord) -> tuple[Usage, bool]:
     """Rate and store one record for the API; returns (usage, created). Sending the same record again
     returns the stored usage with created=False; another record under a key already used is a Conflict,
     since answering it with the stored one would silently lose it. Errors name the field by its API path."""
-    row = _rated(_Tariffs(uow), record)
+    row = _rated(_Tariffs(uow, [record.service_id]), record)
     if isinstance(row, Problem):
         raise InvalidValue(API_FIELDS.get(row.field, row.field), row.value, row.reason)
     stored = _insert_new(uow, [row])

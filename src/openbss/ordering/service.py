@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
+from typing import Iterable
 
 import sqlalchemy as sa
 
@@ -188,17 +189,25 @@ def list_products(uow: UnitOfWork, filters: dict[str, str], offset: int, limit: 
 
 def find_active_product(uow: UnitOfWork, service_id: str, at: datetime) -> Product | None:
     """The subscription usage at `at` on `service_id` belongs to, also after it was terminated (late records)."""
-    row = uow.conn.execute(
+    return active_at(products_by_service_id(uow, [service_id]).get(service_id, []), at)
+
+
+def active_at(products: Iterable[Product], at: datetime) -> Product | None:
+    """Of one service id's products (newest start first), the one alive at `at`."""
+    return next((p for p in products if p.is_active_at(at)), None)
+
+
+def products_by_service_id(uow: UnitOfWork, service_ids: Iterable[str]) -> dict[str, list[Product]]:
+    """Every product, of any status, of each service id, newest start first: one query for a usage batch."""
+    found: dict[str, list[Product]] = {}
+    rows = uow.conn.execute(
         sa.select(product)
-        .where(
-            product.c.service_id == service_id,
-            product.c.start_at <= at,
-            sa.or_(product.c.end_at.is_(None), product.c.end_at > at),
-        )
-        .order_by(product.c.start_at.desc())
-        .limit(1)
-    ).first()
-    return None if row is None else Product(**row._mapping)
+        .where(product.c.service_id.in_(set(service_ids)))
+        .order_by(product.c.service_id, product.c.start_at.desc())
+    )
+    for r in rows:
+        found.setdefault(r.service_id, []).append(Product(**r._mapping))
+    return found
 
 
 def products_for_account(uow: UnitOfWork, account_id: uuid.UUID) -> list[Product]:

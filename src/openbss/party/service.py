@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import asdict, dataclass
+from typing import Iterable
 
 import sqlalchemy as sa
 
@@ -119,6 +120,14 @@ def list_billing_accounts(
     stmt = _ACCOUNT_ROW.where(*conditions)
     rows, total = paged(uow.conn, stmt, offset, limit, billing_account.c.id)
     return [BillingAccount(**r._mapping) for r in rows], total
+
+
+def account_currencies(uow: UnitOfWork, account_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """The billing currency of each account, in one query (bulk usage rating)."""
+    rows = uow.conn.execute(
+        sa.select(billing_account.c.id, billing_account.c.currency).where(billing_account.c.id.in_(set(account_ids)))
+    )
+    return {r.id: r.currency for r in rows}
 
 
 def active_billing_account_ids(uow: UnitOfWork) -> list[uuid.UUID]:

@@ -1,0 +1,20 @@
+"""Benchmarks keep working (their figures are read from `openbss bench`, never asserted in tests)."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_usage_import_benchmark_reports_a_ratio_against_copy():
+    env = {**os.environ, "BENCH_RECORDS": "600", "BENCH_SERVICES": "30"}
+    run = subprocess.run([str(Path(sys.executable).parent / "openbss"), "bench", "usage-import"], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    result = json.loads(run.stdout.strip().splitlines()[-1])
+    assert result["name"] == "usage-import" and result["records"] == 600
+    assert result["value"] > 0 and result["reference_value"] > 0
+    assert result["ratio"] == round(result["value"] / result["reference_value"], 4)
