@@ -20,6 +20,7 @@ serve: install
 	$(BIN)/openbss serve
 
 lint: install
+	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/lint-imports
 
 test: install lint

@@ -10,7 +10,7 @@ import csv
 import os
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -27,7 +27,7 @@ from openbss.party.service import NewBillingAccount, NewCustomer, create_billing
 
 RECORDS = int(os.environ.get("BENCH_RECORDS", "100000"))
 SERVICES = int(os.environ.get("BENCH_SERVICES", "2000"))
-START = datetime(2026, 9, 1, tzinfo=timezone.utc)
+START = datetime(2026, 9, 1, tzinfo=UTC)
 
 
 def seed(engine, clock) -> None:
@@ -69,7 +69,7 @@ def copy_reference(engine) -> float:
 
 
 def main() -> None:
-    clock = FixedClock(datetime(2026, 10, 1, 9, tzinfo=timezone.utc))
+    clock = FixedClock(datetime(2026, 10, 1, 9, tzinfo=UTC))
     with scratch_database() as engine, tempfile.TemporaryDirectory() as tmp:
         seed(engine, clock)
         path = Path(tmp) / "usage.csv"

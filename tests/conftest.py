@@ -12,7 +12,7 @@ import itertools
 import os
 import tempfile
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -75,7 +75,7 @@ def engine(admin_url, template_url):
 
 @pytest.fixture
 def clock():
-    return FixedClock(datetime(2026, 10, 1, 9, 0, tzinfo=timezone.utc))
+    return FixedClock(datetime(2026, 10, 1, 9, 0, tzinfo=UTC))
 
 
 @pytest.fixture

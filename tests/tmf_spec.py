@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import jsonschema
@@ -11,7 +11,7 @@ import jsonschema
 SPECS = Path(__file__).resolve().parents[1].parent / "shared" / "conformance" / "tmf" / "specs"
 
 
-@lru_cache(maxsize=None)
+@cache
 def validator(spec_file: str, definition: str) -> jsonschema.Draft4Validator:
     spec = json.loads((SPECS / f"{spec_file}.swagger.json").read_text())
     schema = {"$ref": f"#/definitions/{definition}", "definitions": spec["definitions"]}

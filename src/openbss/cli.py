@@ -43,9 +43,9 @@ def apikey_create(
 ) -> None:
     """Create an API key and print it once. Only its hash is stored."""
     from openbss.auth.service import create_api_key
+    from openbss.core.ids import new_id
     from openbss.db import migrate
     from openbss.db.uow import unit_of_work
-    from openbss.core.ids import new_id
 
     engine = _engine()
     migrate.upgrade(engine)

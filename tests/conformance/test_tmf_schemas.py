@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -34,10 +34,10 @@ def billed_and_paid(client, uow, clock):
     with uow() as u:
         offer = factories.offering(u)
         acc = factories.account(u)
-        factories.subscribe(u, acc.id, offer.id, "+4915100000001", datetime(2026, 10, 10, tzinfo=timezone.utc))
+        factories.subscribe(u, acc.id, offer.id, "+4915100000001", datetime(2026, 10, 10, tzinfo=UTC))
         mediation.ingest(u, [UsageRecord("switch-1", "r1", "+4915100000001", "voice",
-                                         datetime(2026, 10, 12, 8, tzinfo=timezone.utc), Decimal(300))])
-    clock.move_to(datetime(2026, 11, 1, 2, tzinfo=timezone.utc))
+                                         datetime(2026, 10, 12, 8, tzinfo=UTC), Decimal(300))])
+    clock.move_to(datetime(2026, 11, 1, 2, tzinfo=UTC))
     with uow() as u:
         invoice = billing.bill_account(u, acc.id, "2026-10")
     r = client.post("/tmf-api/paymentManagement/v4/payment", json={

@@ -4,7 +4,7 @@ invoices, and the TMF678 customerBill / appliedCustomerBillingRate API."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -20,7 +20,7 @@ SPEC = Path("/work/shared/conformance/tmf/specs/TMF678-CustomerBill-v4.0.0.swagg
 
 
 def utc(*args) -> datetime:
-    return datetime(*args, tzinfo=timezone.utc)
+    return datetime(*args, tzinfo=UTC)
 
 
 @pytest.fixture

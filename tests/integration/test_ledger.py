@@ -1,4 +1,4 @@
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -16,7 +16,7 @@ from openbss.ledger import service as ledger
 from openbss.ledger.model import AR, InvoicePosting, PaymentPosting
 from openbss.ledger.tables import journal_entry, journal_line
 
-AT = datetime(2026, 10, 1, tzinfo=timezone.utc)
+AT = datetime(2026, 10, 1, tzinfo=UTC)
 D = Decimal
 
 
@@ -72,7 +72,7 @@ def test_chain_links_entries_and_detects_tampering(uow, engine):
         assert ledger.verify_chain(u)
     tampers = [
         sa.update(journal_line).where(journal_line.c.gl_account == AR, journal_line.c.debit > 0).values(debit=D("3.00")),
-        sa.update(journal_entry).where(journal_entry.c.seq == 1).values(posted_at=datetime(2025, 1, 1, tzinfo=timezone.utc)),
+        sa.update(journal_entry).where(journal_entry.c.seq == 1).values(posted_at=datetime(2025, 1, 1, tzinfo=UTC)),
         sa.update(journal_line).where(journal_line.c.gl_account == AR, journal_line.c.debit > 0).values(account_id=new_id()),
         sa.delete(journal_line).where(journal_line.c.entry_id == b.id),
         sa.update(journal_entry).where(journal_entry.c.seq == 2).values(seq=3),

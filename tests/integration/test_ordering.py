@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -199,16 +199,16 @@ def test_unknown_ids_are_404(client):
 
 def test_find_active_product_covers_the_products_life_only(uow, shop):
     account, offer = shop
-    start = datetime(2026, 10, 10, tzinfo=timezone.utc)
+    start = datetime(2026, 10, 10, tzinfo=UTC)
     with uow() as u:
         product = factories.subscribe(u, account.id, offer.id, MSISDN, start)
     with uow() as u:
-        assert ordering.find_active_product(u, MSISDN, datetime(2026, 10, 9, 23, 59, 59, tzinfo=timezone.utc)) is None
+        assert ordering.find_active_product(u, MSISDN, datetime(2026, 10, 9, 23, 59, 59, tzinfo=UTC)) is None
         assert ordering.find_active_product(u, MSISDN, start) == product  # the start instant belongs to it
-        assert ordering.find_active_product(u, MSISDN, datetime(2027, 3, 1, tzinfo=timezone.utc)) == product
+        assert ordering.find_active_product(u, MSISDN, datetime(2027, 3, 1, tzinfo=UTC)) == product
         assert ordering.find_active_product(u, "+491519999999", start) is None
         assert ordering.products_for_account(u, account.id) == [product]
-    assert product.is_active_at(start) and not product.is_active_at(datetime(2026, 10, 1, tzinfo=timezone.utc))
+    assert product.is_active_at(start) and not product.is_active_at(datetime(2026, 10, 1, tzinfo=UTC))
 
 
 def test_order_and_products_are_audited(uow, shop):

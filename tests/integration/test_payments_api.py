@@ -1,5 +1,4 @@
-from datetime import datetime, timezone
-from decimal import Decimal
+from datetime import UTC, datetime
 
 import pytest
 
@@ -25,7 +24,7 @@ def billed(uow, clock):
     with uow() as u:
         account = factories.account(u)
         factories.subscribe(u, account.id, factories.offering(u).id, "+491510000001")
-    clock.move_to(datetime(2026, 11, 1, 6, tzinfo=timezone.utc))  # October has closed in Berlin
+    clock.move_to(datetime(2026, 11, 1, 6, tzinfo=UTC))  # October has closed in Berlin
     with uow() as u:
         invoice = billing.bill_account(u, account.id, "2026-10")
     # recurring is billed in advance: October 30.00 + November 30.00 = 60.00 net; VAT 19 % of 60.00 = 11.40
@@ -98,7 +97,7 @@ def test_overpayment_leaves_a_credit(client, uow, billed):
 
 def test_named_bill_is_paid_first_then_oldest(client, uow, clock, billed):
     account, october = billed
-    clock.move_to(datetime(2026, 12, 1, 6, tzinfo=timezone.utc))
+    clock.move_to(datetime(2026, 12, 1, 6, tzinfo=UTC))
     with uow() as u:
         november = billing.bill_account(u, account.id, "2026-11")
     assert november.gross_total == eur("35.70")  # December in advance 30.00 + 19 % VAT 5.70

@@ -1,6 +1,6 @@
 """The migrations build exactly the schema the code declares, and the database refuses edits of history."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -24,11 +24,11 @@ def test_migrations_match_the_declared_tables(engine):
 
 @pytest.fixture
 def issued(uow, clock):
-    clock.move_to(datetime(2026, 10, 1, 9, tzinfo=timezone.utc))
+    clock.move_to(datetime(2026, 10, 1, 9, tzinfo=UTC))
     with uow() as u:
         acc = factories.account(u)
         factories.subscribe(u, acc.id, factories.offering(u).id, "+4915100000009")
-    clock.move_to(datetime(2026, 11, 1, 2, tzinfo=timezone.utc))
+    clock.move_to(datetime(2026, 11, 1, 2, tzinfo=UTC))
     with uow() as u:
         return billing.bill_account(u, acc.id, "2026-10")
 

@@ -1,4 +1,4 @@
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
@@ -15,7 +15,7 @@ def subscription(uow):
     with uow() as u:
         acc = factories.account(u)
         off = factories.offering(u)  # voice 0.0020 EUR/s, sms 0.09 EUR, data 0.01 EUR per 1,000,000 bytes
-        return factories.subscribe(u, acc.id, off.id, MSISDN, start=datetime(2026, 9, 1, tzinfo=timezone.utc))
+        return factories.subscribe(u, acc.id, off.id, MSISDN, start=datetime(2026, 9, 1, tzinfo=UTC))
 
 
 def body(quantity=125, usage_type="voice", service_id=MSISDN, date="2026-09-15T10:00:00+02:00", **extra):

@@ -1,5 +1,5 @@
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -18,7 +18,7 @@ from openbss.mediation.tables import usage
 from tests import factories
 
 SAMPLE = Path(__file__).parent.parent / "data" / "usage_sample.csv"
-SEPT = datetime(2026, 9, 1, tzinfo=timezone.utc)
+SEPT = datetime(2026, 9, 1, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -74,19 +74,19 @@ def test_a_file_without_the_columns_is_refused_whole(engine, clock, tmp_path):
 
 def test_claim_unbilled_usage_returns_exact_totals_once(uow, lines):
     acc, first, second = lines
-    at = datetime(2026, 9, 15, 8, tzinfo=timezone.utc)
+    at = datetime(2026, 9, 15, 8, tzinfo=UTC)
     records = [
         UsageRecord("sw", "v1", "+4915100000001", "voice", at, Decimal(125)),
         UsageRecord("sw", "v2", "+4915100000001", "voice", at, Decimal(61)),
         UsageRecord("sw", "s1", "+4915100000001", "sms", at, Decimal(3)),
         UsageRecord("sw", "d1", "+4915100000002", "data", at, Decimal(2_500_001)),
-        UsageRecord("sw", "late", "+4915100000001", "voice", datetime(2026, 10, 1, tzinfo=timezone.utc), Decimal(10)),
+        UsageRecord("sw", "late", "+4915100000001", "voice", datetime(2026, 10, 1, tzinfo=UTC), Decimal(10)),
     ]
     with uow() as u:
         assert service.ingest(u, records).accepted == 5
     invoice = new_id()
     with uow() as u:
-        totals = service.claim_unbilled_usage(u, acc.id, datetime(2026, 10, 1, tzinfo=timezone.utc), invoice)
+        totals = service.claim_unbilled_usage(u, acc.id, datetime(2026, 10, 1, tzinfo=UTC), invoice)
     by_key = {(t.product_id, t.usage_type): t for t in totals}
     assert len(by_key) == 3  # the record dated at the period end is left for the next invoice
     voice = by_key[(first.id, "voice")]
@@ -99,7 +99,7 @@ def test_claim_unbilled_usage_returns_exact_totals_once(uow, lines):
     assert (data.quantity, data.amount) == (Decimal(2_500_001), Money(Decimal("0.025"), "EUR"))
 
     with uow() as u:
-        assert service.claim_unbilled_usage(u, acc.id, datetime(2026, 10, 1, tzinfo=timezone.utc), new_id()) == []
+        assert service.claim_unbilled_usage(u, acc.id, datetime(2026, 10, 1, tzinfo=UTC), new_id()) == []
         billed, _ = service.list_usage(u, {"status": "billed"}, 0, 100)
     assert {b.invoice_id for b in billed} == {invoice} and len(billed) == 4
 

@@ -7,7 +7,7 @@ Ada (DE, bill-cycle day 1, Europe/Berlin, 19 % VAT) subscribes to "Mobile M" (30
 from __future__ import annotations
 
 import itertools
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from openbss.billing import service as billing
@@ -21,7 +21,7 @@ _keys = itertools.count(1)
 
 
 def utc(*args) -> datetime:
-    return datetime(*args, tzinfo=timezone.utc)
+    return datetime(*args, tzinfo=UTC)
 
 
 def use(u, usage_type: str, at: datetime, quantity: int) -> None:

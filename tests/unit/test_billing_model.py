@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -17,11 +17,11 @@ from openbss.mediation.model import UsageTotal
 from openbss.ordering.model import Product
 from openbss.party.model import BillingAccount
 
-T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def utc(*args) -> datetime:
-    return datetime(*args, tzinfo=timezone.utc)
+    return datetime(*args, tzinfo=UTC)
 
 
 def account(currency="EUR", country="DE", bcd=1, tz="Europe/Berlin") -> BillingAccount:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -13,9 +13,9 @@ from openbss.core.errors import InvalidValue
 from openbss.core.money import Money
 
 OFFER = uuid.UUID(int=1)
-JAN = datetime(2026, 1, 1, tzinfo=timezone.utc)
-FEB = datetime(2026, 2, 1, tzinfo=timezone.utc)
-MAR = datetime(2026, 3, 1, tzinfo=timezone.utc)
+JAN = datetime(2026, 1, 1, tzinfo=UTC)
+FEB = datetime(2026, 2, 1, tzinfo=UTC)
+MAR = datetime(2026, 3, 1, tzinfo=UTC)
 
 
 def price(kind="usage", amount="0.0020", currency="EUR", period=None, usage_type="voice", unit_size="1",
@@ -109,7 +109,7 @@ def test_check_offering_names_the_offering_fields():
 
 def test_validity_is_half_open():
     p = price(valid_from=JAN, valid_to=FEB)
-    assert not p.is_valid_at(datetime(2025, 12, 31, 23, 59, 59, tzinfo=timezone.utc))
+    assert not p.is_valid_at(datetime(2025, 12, 31, 23, 59, 59, tzinfo=UTC))
     assert p.is_valid_at(JAN)
     assert not p.is_valid_at(FEB)
     assert price().is_valid_at(MAR)

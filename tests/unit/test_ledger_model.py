@@ -1,5 +1,5 @@
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -16,13 +16,12 @@ from openbss.ledger.model import (
     REVENUE_USAGE,
     VAT,
     InvoicePosting,
-    JournalEntry,
     JournalLine,
     PaymentPosting,
     entry_hash,
 )
 
-AT = datetime(2026, 10, 1, tzinfo=timezone.utc)
+AT = datetime(2026, 10, 1, tzinfo=UTC)
 D = Decimal
 cents = st.decimals(min_value=0, max_value=10**9, places=2, allow_nan=False, allow_infinity=False)
 

@@ -1,7 +1,8 @@
 from decimal import Decimal
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from openbss.core.errors import InvalidValue
 from openbss.core.money import Money, minor_units, total

@@ -2,7 +2,8 @@ import uuid
 from decimal import Decimal
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from openbss.catalog.model import Price
 from openbss.core.errors import InvalidValue

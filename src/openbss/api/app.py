@@ -23,8 +23,10 @@ def create_app(engine: sa.Engine | None = None, settings: Settings | None = None
     from openbss.billing.router import router as billing
     from openbss.catalog.router import router as catalog
     from openbss.mediation.router import router as usage
-    from openbss.ordering.router import inventory_router, router as ordering
-    from openbss.party.router import accounts_router, router as party
+    from openbss.ordering.router import inventory_router
+    from openbss.ordering.router import router as ordering
+    from openbss.party.router import accounts_router
+    from openbss.party.router import router as party
     from openbss.payments.router import router as payments
 
     settings = settings or load_settings()

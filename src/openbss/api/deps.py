@@ -5,9 +5,9 @@ Authentication and the role check happen here, once, for every route that depend
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator
 
 import sqlalchemy as sa
 from fastapi import Request

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 
-class Role(str, Enum):
+class Role(StrEnum):
     ADMIN = "admin"  # everything, including API keys
     AGENT = "agent"  # care and order desk: reads and writes business resources
     READER = "reader"  # reports and dashboards: reads only

@@ -10,13 +10,13 @@ import sqlalchemy as sa
 import typer
 from rich.console import Console
 from rich.progress import Progress
-from openbss.terminal import figures
 
 from openbss.billing.model import parse_period
 from openbss.billing.service import BillRunSummary, run_bill_run
 from openbss.core.clock import Clock, SystemClock
 from openbss.core.errors import InvalidValue
 from openbss.core.money import Money
+from openbss.terminal import figures
 
 console = Console()
 

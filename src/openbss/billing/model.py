@@ -31,10 +31,11 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from openbss.core.errors import InvalidValue
@@ -81,7 +82,7 @@ class BillPeriod:
 
 def local_midnight(day: date, time_zone: str) -> datetime:
     """00:00 of a local date as a UTC instant (zoneinfo resolves DST: no zone changes at midnight in CET)."""
-    return datetime.combine(day, time(0), ZoneInfo(time_zone)).astimezone(timezone.utc)
+    return datetime.combine(day, time(0), ZoneInfo(time_zone)).astimezone(UTC)
 
 
 def local_date(at: datetime, time_zone: str) -> date:

@@ -15,8 +15,8 @@ An issued invoice is never updated except `amount_paid` and `state` ("sent" -> "
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import sqlalchemy as sa
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 
 from openbss.api import idempotency
 from openbss.api.deps import Ctx, ctx
-from openbss.api.tmf import filters, list_response, one_response, page, path_id
+from openbss.api.routes import get_resource, list_resources
 from openbss.catalog import service
 from openbss.catalog.schemas import CATALOG_BASE, ProductOfferingCreate, offering_out, price_out
 
@@ -21,22 +21,15 @@ def create_offering(body: ProductOfferingCreate, c: Ctx = Depends(ctx)):
 
 
 @router.get("/productOffering", summary="List product offerings")
-def list_offerings(request: Request, c: Ctx = Depends(ctx)):
-    p = page(request)
-    with c.uow() as uow:
-        items, total = service.list_offerings(uow, filters(request, service.OFFERING_FILTERS), p.offset, p.limit)
-    return list_response(request, [offering_out(i, c.base_url) for i in items], total)
+def list_offerings(c: Ctx = Depends(ctx)):
+    return list_resources(c, service.list_offerings, service.OFFERING_FILTERS, offering_out)
 
 
 @router.get("/productOffering/{offering_id}", summary="Retrieve a product offering")
-def get_offering(offering_id: str, request: Request, c: Ctx = Depends(ctx)):
-    with c.uow() as uow:
-        item = service.get_offering(uow, path_id(offering_id, "productOffering"))
-    return one_response(request, offering_out(item, c.base_url))
+def get_offering(offering_id: str, c: Ctx = Depends(ctx)):
+    return get_resource(c, service.get_offering, offering_id, "productOffering", offering_out)
 
 
 @router.get("/productOfferingPrice/{price_id}", summary="Retrieve a product offering price")
-def get_price(price_id: str, request: Request, c: Ctx = Depends(ctx)):
-    with c.uow() as uow:
-        item = service.get_price(uow, path_id(price_id, "productOfferingPrice"))
-    return one_response(request, price_out(item, c.base_url))
+def get_price(price_id: str, c: Ctx = Depends(ctx)):
+    return get_resource(c, service.get_price, price_id, "productOfferingPrice", price_out)

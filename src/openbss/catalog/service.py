@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -45,7 +45,7 @@ class NewOffering:
 def _utc(at: datetime | None) -> datetime | None:
     # Stored and echoed in UTC, so the create response equals every later read; a naive time is left for
     # check_price to refuse.
-    return at if at is None or at.tzinfo is None else at.astimezone(timezone.utc)
+    return at if at is None or at.tzinfo is None else at.astimezone(UTC)
 
 
 def _price_row(p: Price) -> dict:

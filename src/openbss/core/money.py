@@ -7,10 +7,10 @@ currency's minor units (from Babel's CLDR data) with a named rounding mode.
 from __future__ import annotations
 
 import decimal
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import lru_cache
-from typing import Iterable
+from functools import cache, lru_cache
 
 from babel.numbers import get_currency_precision, list_currencies
 
@@ -43,7 +43,7 @@ def check_currency(code: str, field: str = "currency") -> str:
     return code
 
 
-@lru_cache(maxsize=None)
+@cache
 def minor_units(currency: str) -> int:
     """Digits after the decimal point for the currency: JPY 0, EUR 2, KWD 3."""
     return get_currency_precision(check_currency(currency))

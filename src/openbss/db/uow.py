@@ -6,10 +6,10 @@ Service functions take a UnitOfWork as their first argument and never commit the
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Callable, Iterator
 
 import sqlalchemy as sa
 

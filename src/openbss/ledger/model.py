@@ -11,7 +11,7 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from openbss.core.errors import InvalidValue
@@ -100,7 +100,7 @@ def entry_hash(prev_hash: str, entry: JournalEntry) -> str:
     canonical = {
         **entry.facts(),
         "prev": prev_hash,
-        "posted_at": entry.posted_at.astimezone(timezone.utc).isoformat(),
+        "posted_at": entry.posted_at.astimezone(UTC).isoformat(),
         "description": entry.description,
     }
     return hashlib.sha256(json.dumps(canonical, sort_keys=True, separators=(",", ":")).encode()).hexdigest()

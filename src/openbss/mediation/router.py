@@ -12,7 +12,8 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 
 from openbss.api.deps import Ctx, ctx
-from openbss.api.tmf import created, filters, list_response, one_response, page, path_id
+from openbss.api.routes import get_resource, list_resources
+from openbss.api.tmf import created, one_response
 from openbss.mediation import service
 from openbss.mediation.model import IngestResult
 from openbss.mediation.schemas import USAGE_BASE, UsageCreate, batch_records, ingest_result_out, usage_out
@@ -40,16 +41,10 @@ def create_usage_batch(body: list[Any], c: Ctx = Depends(ctx)):
 
 
 @router.get("/usage", summary="List usage")
-def list_usage(request: Request, c: Ctx = Depends(ctx)):
-    p = page(request)
-    allowed = [*service.USAGE_FILTERS, "billingAccountId"]
-    with c.uow() as uow:
-        items, total = service.list_usage(uow, filters(request, allowed), p.offset, p.limit)
-    return list_response(request, [usage_out(i, c.base_url) for i in items], total)
+def list_usage(c: Ctx = Depends(ctx)):
+    return list_resources(c, service.list_usage, [*service.USAGE_FILTERS, "billingAccountId"], usage_out)
 
 
 @router.get("/usage/{usage_id}", summary="Retrieve a usage record")
-def get_usage(usage_id: str, request: Request, c: Ctx = Depends(ctx)):
-    with c.uow() as uow:
-        item = service.get_usage(uow, path_id(usage_id, "usage"))
-    return one_response(request, usage_out(item, c.base_url))
+def get_usage(usage_id: str, c: Ctx = Depends(ctx)):
+    return get_resource(c, service.get_usage, usage_id, "usage", usage_out)

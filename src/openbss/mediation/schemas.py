@@ -10,7 +10,7 @@ retrying the same body is stored once) and `source` (optional, default "api").
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -71,7 +71,7 @@ def _quantity(value: Any) -> Decimal:
 
 def _default_key(service_id: str, usage_type: str, usage_date: datetime, quantity: Decimal) -> str:
     # Canonical forms (UTC instant, normalized decimal) so that one event written two ways gets one key.
-    at = usage_date.astimezone(timezone.utc).isoformat() if usage_date.tzinfo else usage_date.isoformat()
+    at = usage_date.astimezone(UTC).isoformat() if usage_date.tzinfo else usage_date.isoformat()
     return hashlib.sha256(f"{service_id}|{usage_type}|{at}|{quantity.normalize()}".encode()).hexdigest()
 
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
-from typing import Iterable
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
@@ -86,7 +86,7 @@ def place_order(uow: UnitOfWork, new: NewOrder) -> ProductOrder:
         raise InvalidValue("productOrderItem", [], "must hold at least one item")
     check_start(new.requested_start)
     # Stored and echoed in UTC, so the create response equals every later read.
-    requested = new.requested_start.astimezone(timezone.utc) if new.requested_start else None
+    requested = new.requested_start.astimezone(UTC) if new.requested_start else None
     # A service id (an MSISDN such as +491511234567, a broadband line id) is what usage records name.
     service_ids = [check_name(item.service_id, SERVICE_ID_FIELD.format(i=i)) for i, item in enumerate(new.items)]
     check_unique_service_ids(service_ids, SERVICE_ID_FIELD)
@@ -107,7 +107,7 @@ def place_order(uow: UnitOfWork, new: NewOrder) -> ProductOrder:
             end_at=None,
             created_at=now,
         )
-        for item, sid in zip(new.items, service_ids)
+        for item, sid in zip(new.items, service_ids, strict=True)
     )
     items = tuple(
         ProductOrderItem(id=new_id(), action="add", offering_id=p.offering_id, service_id=p.service_id, product_id=p.id)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 
 from openbss.api import idempotency
 from openbss.api.deps import Ctx, ctx
-from openbss.api.tmf import filters, list_response, one_response, page, path_id
+from openbss.api.routes import get_resource, list_resources
 from openbss.party import service
 from openbss.party.schemas import (
     ACCOUNT_BASE,
@@ -27,18 +27,13 @@ def create_customer(body: CustomerCreate, c: Ctx = Depends(ctx)):
 
 
 @router.get("/customer", summary="List customers")
-def list_customers(request: Request, c: Ctx = Depends(ctx)):
-    p = page(request)
-    with c.uow() as uow:
-        items, total = service.list_customers(uow, filters(request, service.CUSTOMER_FILTERS), p.offset, p.limit)
-    return list_response(request, [customer_out(i, c.base_url) for i in items], total)
+def list_customers(c: Ctx = Depends(ctx)):
+    return list_resources(c, service.list_customers, service.CUSTOMER_FILTERS, customer_out)
 
 
 @router.get("/customer/{customer_id}", summary="Retrieve a customer")
-def get_customer(customer_id: str, request: Request, c: Ctx = Depends(ctx)):
-    with c.uow() as uow:
-        item = service.get_customer(uow, path_id(customer_id, "customer"))
-    return one_response(request, customer_out(item, c.base_url))
+def get_customer(customer_id: str, c: Ctx = Depends(ctx)):
+    return get_resource(c, service.get_customer, customer_id, "customer", customer_out)
 
 
 @accounts_router.post("/billingAccount", status_code=201, summary="Create a billing account")
@@ -49,16 +44,10 @@ def create_billing_account(body: BillingAccountCreate, c: Ctx = Depends(ctx)):
 
 
 @accounts_router.get("/billingAccount", summary="List billing accounts")
-def list_billing_accounts(request: Request, c: Ctx = Depends(ctx)):
-    p = page(request)
-    allowed = [*service.ACCOUNT_FILTERS, "customerId"]
-    with c.uow() as uow:
-        items, total = service.list_billing_accounts(uow, filters(request, allowed), p.offset, p.limit)
-    return list_response(request, [billing_account_out(i, c.base_url) for i in items], total)
+def list_billing_accounts(c: Ctx = Depends(ctx)):
+    return list_resources(c, service.list_billing_accounts, [*service.ACCOUNT_FILTERS, "customerId"], billing_account_out)
 
 
 @accounts_router.get("/billingAccount/{account_id}", summary="Retrieve a billing account")
-def get_billing_account(account_id: str, request: Request, c: Ctx = Depends(ctx)):
-    with c.uow() as uow:
-        item = service.get_billing_account(uow, path_id(account_id, "billingAccount"))
-    return one_response(request, billing_account_out(item, c.base_url))
+def get_billing_account(account_id: str, c: Ctx = Depends(ctx)):
+    return get_resource(c, service.get_billing_account, account_id, "billingAccount", billing_account_out)

@@ -7,11 +7,11 @@ here lives under `/tmf-api/<apiName>/v4`, so clients find one pattern everywhere
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 
 from openbss.api import idempotency
 from openbss.api.deps import Ctx, ctx
-from openbss.api.tmf import filters, list_response, one_response, page, path_id
+from openbss.api.routes import get_resource, list_resources
 from openbss.payments import service
 from openbss.payments.schemas import PAYMENT_BASE, PaymentCreate, payment_out
 
@@ -26,15 +26,10 @@ def create_payment(body: PaymentCreate, c: Ctx = Depends(ctx)):
 
 
 @router.get("/payment", summary="List payments")
-def list_payments(request: Request, c: Ctx = Depends(ctx)):
-    p = page(request)
-    with c.uow() as uow:
-        items, total = service.list_payments(uow, filters(request, service.FILTERS), p.offset, p.limit)
-    return list_response(request, [payment_out(i, c.base_url) for i in items], total)
+def list_payments(c: Ctx = Depends(ctx)):
+    return list_resources(c, service.list_payments, service.FILTERS, payment_out)
 
 
 @router.get("/payment/{payment_id}", summary="Retrieve a payment")
-def get_payment(payment_id: str, request: Request, c: Ctx = Depends(ctx)):
-    with c.uow() as uow:
-        item = service.get_payment(uow, path_id(payment_id, "payment"))
-    return one_response(request, payment_out(item, c.base_url))
+def get_payment(payment_id: str, c: Ctx = Depends(ctx)):
+    return get_resource(c, service.get_payment, payment_id, "payment", payment_out)
