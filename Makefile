@@ -24,7 +24,7 @@ lint: install
 	$(BIN)/lint-imports
 
 test: install lint
-	$(BIN)/pytest -q -n 2
+	$(BIN)/pytest -q -n 2 --dist loadfile
 
 clean:
 	rm -rf $(VENV) .openbss .pytest_cache

@@ -118,3 +118,23 @@ def test_cli_import_prints_summary_and_rejected_lines(engine, lines):
     finally:
         set_engine(None)
     assert stored(engine) == 4
+
+
+def test_an_import_interrupted_mid_file_loses_and_duplicates_nothing_when_run_again(engine, clock, lines, tmp_path):
+    path = tmp_path / "usage.csv"
+    rows = [f"k{n},+491510000000{1 + n % 2},sms,2026-10-0{1 + n % 9}T10:00:00+00:00,1" for n in range(25)]
+    path.write_text("record_key,service_id,usage_type,start_time,quantity\n" + "\n".join(rows) + "\n")
+
+    class Crash(Exception):
+        pass
+
+    def crash_after_two_batches(done: int) -> None:
+        if done >= 20:
+            raise Crash
+
+    with pytest.raises(Crash):
+        service.import_csv(engine, path, source="sw", clock=clock, batch_size=10, on_progress=crash_after_two_batches)
+    assert stored(engine) == 20  # the two committed batches survive the crash
+    again = service.import_csv(engine, path, source="sw", clock=clock, batch_size=10)
+    assert (again.accepted, again.duplicates, again.rejected) == (5, 20, [])
+    assert stored(engine) == 25
