@@ -173,3 +173,12 @@ def test_bill_of_another_account_is_refused(client, uow, billed):
     assert r.status_code == 422
     assert r.json()["message"].startswith("paymentItem.item.id=")
     assert ar(uow, other.id) is None
+
+
+def test_billing_account_shows_its_receivable_balance(client, billed):
+    account, invoice = billed
+    r = client.get(f"/tmf-api/accountManagement/v4/billingAccount/{account.id}")
+    assert r.json()["accountBalance"][0]["amount"] == {"unit": "EUR", "value": 71.40}  # the invoice's gross
+    assert pay(client, account.id, "10.00").status_code == 201
+    listed = client.get("/tmf-api/accountManagement/v4/billingAccount", params={"fields": "accountBalance"}).json()
+    assert listed[0]["accountBalance"][0]["amount"] == {"unit": "EUR", "value": 61.40}  # 71.40 - 10.00 paid

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import uuid
+from collections.abc import Iterable
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -138,8 +139,12 @@ def ar_balance(uow: UnitOfWork, account_id: uuid.UUID) -> Money | None:
     return None if row is None else Money(row.balance, row.currency)
 
 
-def ar_balances(uow: UnitOfWork) -> dict[uuid.UUID, Money]:
-    rows = uow.conn.execute(_ar_sums().order_by(journal_line.c.account_id)).all()
+def ar_balances(uow: UnitOfWork, account_ids: Iterable[uuid.UUID] | None = None) -> dict[uuid.UUID, Money]:
+    """AR balance of every account with postings, or of the given accounts only."""
+    stmt = _ar_sums()
+    if account_ids is not None:
+        stmt = stmt.where(journal_line.c.account_id.in_(set(account_ids)))
+    rows = uow.conn.execute(stmt.order_by(journal_line.c.account_id)).all()
     return {r.account_id: Money(r.balance, r.currency) for r in rows}
 
 

@@ -10,9 +10,10 @@ from typing import Any
 
 from pydantic import Field
 
-from openbss.api.tmf import RefIn, TmfIn, href, ref_out, ts
+from openbss.api.tmf import RefIn, TmfIn, href, money_out, ref_out, ts
 from openbss.core.errors import InvalidValue
 from openbss.core.ids import parse_id
+from openbss.core.money import Money
 from openbss.party.model import BillingAccount, Customer
 from openbss.party.service import NewBillingAccount, NewCustomer
 
@@ -78,7 +79,8 @@ def customer_out(c: Customer, base: str) -> dict[str, Any]:
     }
 
 
-def billing_account_out(a: BillingAccount, base: str) -> dict[str, Any]:
+def billing_account_out(a: BillingAccount, base: str, receivable: Money | None = None) -> dict[str, Any]:
+    """`receivable` is the account's AR balance from the ledger (what it owes; negative is a credit)."""
     return {
         "id": str(a.id),
         "href": href(base, ACCOUNT_BASE, "billingAccount", a.id),
@@ -95,4 +97,11 @@ def billing_account_out(a: BillingAccount, base: str) -> dict[str, Any]:
         "country": a.country,
         "billCycleDay": a.bill_cycle_day,
         "timeZone": a.time_zone,
+        "accountBalance": [
+            {
+                "balanceType": "receivable",
+                "amount": money_out(receivable or Money.zero(a.currency)),
+                "validFor": {"startDateTime": ts(a.created_at)},
+            }
+        ],
     }
