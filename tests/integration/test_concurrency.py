@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from threading import Barrier
 
@@ -32,13 +32,13 @@ def _race(n, fn):
 
 
 def _setup(uow, clock):
-    clock.move_to(datetime(2026, 10, 5, 9, tzinfo=timezone.utc))
+    clock.move_to(datetime(2026, 10, 5, 9, tzinfo=UTC))
     with uow() as u:
         acc = factories.account(u)
         factories.subscribe(u, acc.id, factories.offering(u).id, "+4915100000077")
         mediation.ingest(u, [UsageRecord("msc", "r1", "+4915100000077", "sms",
-                                         datetime(2026, 10, 6, tzinfo=timezone.utc), Decimal(1))])
-    clock.move_to(datetime(2026, 11, 1, 2, tzinfo=timezone.utc))
+                                         datetime(2026, 10, 6, tzinfo=UTC), Decimal(1))])
+    clock.move_to(datetime(2026, 11, 1, 2, tzinfo=UTC))
     return acc
 
 
