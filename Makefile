@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint serve clean
+.PHONY: install demo test lint serve clean conformance
 
 install: $(STAMP)
 
@@ -25,6 +25,9 @@ lint: install
 
 test: install lint
 	$(BIN)/pytest -q -n 2 --dist loadfile
+
+conformance: install
+	$(BIN)/python -m tests.conformance.run
 
 clean:
 	rm -rf $(VENV) .openbss .pytest_cache

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from importlib import import_module
+
 import sqlalchemy as sa
 from fastapi import FastAPI
 
@@ -10,6 +12,9 @@ from openbss.api import errors
 from openbss.config import Settings, load_settings
 from openbss.core.clock import Clock, SystemClock
 from openbss.db.engine import get_engine
+
+# Each of these packages has a router.py exporting `routers`, mounted at their TM Forum base paths.
+DOMAINS_WITH_ROUTES = ("catalog", "party", "ordering", "mediation", "billing", "payments")
 
 DESCRIPTION = """
 openbss speaks the TM Forum Open APIs (v4). Authenticate every call with an API key:
@@ -20,23 +25,15 @@ Lists take `offset`, `limit`, `fields` and attribute filters and return `X-Total
 
 
 def create_app(engine: sa.Engine | None = None, settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
-    from openbss.billing.router import router as billing
-    from openbss.catalog.router import router as catalog
-    from openbss.mediation.router import router as usage
-    from openbss.ordering.router import inventory_router
-    from openbss.ordering.router import router as ordering
-    from openbss.party.router import accounts_router
-    from openbss.party.router import router as party
-    from openbss.payments.router import router as payments
-
     settings = settings or load_settings()
     app = FastAPI(title="openbss", version=__version__, description=DESCRIPTION)
     app.state.settings = settings
     app.state.engine = engine or get_engine(settings)
     app.state.clock = clock or SystemClock()
     errors.install(app)
-    for router in (catalog, party, accounts_router, ordering, inventory_router, usage, billing, payments):
-        app.include_router(router)
+    for domain in DOMAINS_WITH_ROUTES:
+        for router in import_module(f"openbss.{domain}.router").routers:
+            app.include_router(router)
 
     @app.get("/health", tags=["operations"])
     def health() -> dict:

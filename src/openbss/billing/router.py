@@ -10,6 +10,7 @@ from openbss.billing import service
 from openbss.billing.schemas import BILL_BASE, applied_rate_out, customer_bill_out
 
 router = APIRouter(prefix=BILL_BASE, tags=["TMF678 Customer Bill"])
+routers = [router]
 
 
 @router.get("/customerBill", summary="List customer bills")

@@ -11,6 +11,7 @@ from openbss.catalog import service
 from openbss.catalog.schemas import CATALOG_BASE, ProductOfferingCreate, offering_out, price_out
 
 router = APIRouter(prefix=CATALOG_BASE, tags=["TMF620 Product Catalog"])
+routers = [router]
 
 
 @router.post("/productOffering", status_code=201, summary="Create a product offering with its prices")

@@ -19,6 +19,7 @@ from openbss.mediation.model import IngestResult
 from openbss.mediation.schemas import USAGE_BASE, UsageCreate, batch_records, ingest_result_out, usage_out
 
 router = APIRouter(prefix=USAGE_BASE, tags=["TMF635 Usage"])
+routers = [router]
 
 
 @router.post("/usage", status_code=201, summary="Rate and store a usage record")

@@ -12,6 +12,7 @@ from openbss.ordering.schemas import INVENTORY_BASE, ORDERING_BASE, ProductOrder
 
 router = APIRouter(prefix=ORDERING_BASE, tags=["TMF622 Product Ordering"])
 inventory_router = APIRouter(prefix=INVENTORY_BASE, tags=["TMF637 Product Inventory"])
+routers = [router, inventory_router]
 
 
 @router.post("/productOrder", status_code=201, summary="Place a product order")

@@ -23,6 +23,7 @@ from openbss.party.schemas import (
 
 router = APIRouter(prefix=CUSTOMER_BASE, tags=["TMF629 Customer"])
 accounts_router = APIRouter(prefix=ACCOUNT_BASE, tags=["TMF666 Account"])
+routers = [router, accounts_router]
 
 
 @router.post("/customer", status_code=201, summary="Create a customer")

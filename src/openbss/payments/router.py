@@ -16,6 +16,7 @@ from openbss.payments import service
 from openbss.payments.schemas import PAYMENT_BASE, PaymentCreate, payment_out
 
 router = APIRouter(prefix=PAYMENT_BASE, tags=["TMF676 Payment"])
+routers = [router]
 
 
 @router.post("/payment", status_code=201, summary="Record a payment received")
