@@ -73,6 +73,14 @@ def engine(admin_url, template_url):
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@pytest.fixture(scope="session", autouse=True)
+def event_sink():
+    """Emitted domain events go to the outbox in tests as in production (the entry points install the sink)."""
+    from openbss.api.events import install
+
+    install(load_settings({}))
+
+
 @pytest.fixture
 def clock():
     return FixedClock(datetime(2026, 10, 1, 9, 0, tzinfo=UTC))

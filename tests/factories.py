@@ -27,15 +27,19 @@ def offering(u, name="Mobile M", monthly="30.00", currency="EUR", usage=None, ta
     return catalog.create_offering(u, NewOffering(name=name, tax_category=tax_category, prices=prices))
 
 
-def account(u, name="Ada Lovelace", currency="EUR", country="DE", bill_cycle_day=1, time_zone="Europe/Berlin"):
+def account(u, name="Ada Lovelace", currency="EUR", country="DE", bill_cycle_day=1, time_zone="Europe/Berlin",
+            **terms):
+    """A customer (an individual of `name`) with one billing account; `terms` are further NewBillingAccount fields
+    (payment_terms_days, credit_limit, vat_id, parent_id, bill_to_parent, ...)."""
     c = party.create_customer(u, NewCustomer(name=name, email="ada@example.org"))
     return party.create_billing_account(
-        u, NewBillingAccount(c.id, f"{name} account", currency, country, bill_cycle_day, time_zone)
+        u, NewBillingAccount(c.id, f"{name} account", currency, country, bill_cycle_day, time_zone, **terms)
     )
 
 
 def subscribe(u, account_id, offering_id, service_id: str, start: datetime | None = None):
-    """Order one offering for the account; returns the active product (subscription)."""
+    """Order one offering for the account; returns its product (subscription): active, or pendingActive
+    until a `start` in the future, when `ordering.complete_due_orders` activates it."""
     order = ordering.place_order(
         u, NewOrder(account_id=account_id, items=[NewOrderItem(offering_id=offering_id, service_id=service_id)],
                     requested_start=start)

@@ -6,6 +6,7 @@ import typer
 from rich.console import Console
 
 from openbss.billing.cli import billrun
+from openbss.catalog.cli import catalog_app
 from openbss.config import load_settings
 from openbss.mediation.cli import usage_app
 from openbss.terminal import figures
@@ -16,8 +17,17 @@ apikey_app = typer.Typer(help="API keys for the HTTP API.", no_args_is_help=True
 app.add_typer(db_app, name="db")
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(usage_app, name="usage")
+app.add_typer(catalog_app, name="catalog")
 app.command("billrun")(billrun)
 console = Console()
+
+
+@app.callback()
+def main() -> None:
+    # Any command may run use cases that emit domain events; they go to the outbox as they do from the API.
+    from openbss.api.events import install
+
+    install(load_settings())
 
 
 def _engine():
@@ -69,6 +79,33 @@ def serve(
     engine = _engine()
     migrate.upgrade(engine)
     uvicorn.run(create_app(engine=engine, settings=settings), host=host or settings.host, port=port or settings.port)
+
+
+@app.command()
+def worker(
+    once: bool = typer.Option(False, "--once", help="deliver what is due now, then exit"),
+    poll: float = typer.Option(5.0, min=0.1, help="seconds to wait for new events when idle"),
+    batch: int = typer.Option(100, min=1, help="deliveries per round"),
+) -> None:
+    """Deliver domain events to TMF688 hub listeners, signed and retried with back-off.
+
+    Runs until SIGTERM or Ctrl-C; any number of workers may run against one database.
+    """
+    import httpx
+
+    from openbss.core.clock import SystemClock
+    from openbss.db import migrate
+    from openbss.jobs import relay
+
+    engine = _engine()
+    migrate.upgrade(engine)
+    if once:
+        with httpx.Client(timeout=relay.TIMEOUT, follow_redirects=False) as client:
+            report = relay.drain(engine, clock=SystemClock(), http_client=client, batch=batch)
+        typer.echo(f"delivered {report.delivered}, retrying {report.retrying}, failed {report.failed}")
+        return
+    console.print("worker: delivering events to hub listeners; Ctrl-C stops")
+    relay.run(engine, clock=SystemClock(), stop=relay.stop_on_signals(), poll_seconds=poll, batch=batch)
 
 
 @app.command()

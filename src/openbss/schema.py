@@ -7,6 +7,7 @@ from openbss.billing import tables as _billing  # noqa: F401
 from openbss.catalog import tables as _catalog  # noqa: F401
 from openbss.db import numbering as _numbering  # noqa: F401
 from openbss.db.metadata import metadata
+from openbss.events import tables as _events  # noqa: F401
 from openbss.ledger import tables as _ledger  # noqa: F401
 from openbss.mediation import tables as _mediation  # noqa: F401
 from openbss.ordering import tables as _ordering  # noqa: F401

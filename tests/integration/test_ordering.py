@@ -1,4 +1,5 @@
-"""TMF622 orders and TMF637 products: an order completes at once into active products, or writes nothing."""
+"""TMF622 orders and TMF637 products: an order with a billing account completes at once into active products,
+or writes nothing."""
 
 from __future__ import annotations
 
@@ -43,6 +44,12 @@ def counts(client) -> tuple[str, str]:
 
 def test_an_order_completes_into_an_active_product(client, shop):
     account, offer = shop
+    prices = {
+        p.usage_type or p.kind: {
+            "id": str(p.id), "href": f"http://testserver/tmf-api/productCatalogManagement/v4/productOfferingPrice/{p.id}",
+            "@referredType": "ProductOfferingPrice"}
+        for p in offer.prices
+    }
     r = client.post(ORDERS, json=order_body(account.id, (offer.id, MSISDN)))
     assert r.status_code == 201, r.text
     order = r.json()
@@ -53,7 +60,8 @@ def test_an_order_completes_into_an_active_product(client, shop):
     assert order["billingAccount"]["id"] == str(account.id)
     assert order["billingAccount"]["href"].endswith(f"/tmf-api/accountManagement/v4/billingAccount/{account.id}")
     (item,) = order["productOrderItem"]
-    assert (item["action"], item["state"], item["productOffering"]["id"]) == ("add", "completed", str(offer.id))
+    assert (item["id"], item["action"], item["state"], item["productOffering"]["id"]) == (
+        "1", "add", "completed", str(offer.id))  # the client's item id
     assert item["product"]["productCharacteristic"] == [{"name": "serviceId", "valueType": "string", "value": MSISDN}]
     assert client.get(f"{ORDERS}/{order['id']}").json() == order
 
@@ -69,6 +77,18 @@ def test_an_order_completes_into_an_active_product(client, shop):
         "productOffering": item["productOffering"],
         "billingAccount": order["billingAccount"],
         "productCharacteristic": [{"name": "serviceId", "valueType": "string", "value": MSISDN}],
+        "productPrice": [  # the tariff it is charged now, in the account's currency
+            {"priceType": "recurring", "recurringChargePeriod": "month",
+             "price": {"dutyFreeAmount": {"unit": "EUR", "value": 30.0}}, "productOfferingPrice": prices["recurring"]},
+            {"priceType": "usage", "unitOfMeasure": "1 second",
+             "price": {"dutyFreeAmount": {"unit": "EUR", "value": 0.002}}, "productOfferingPrice": prices["voice"]},
+            {"priceType": "usage", "unitOfMeasure": "1 message",
+             "price": {"dutyFreeAmount": {"unit": "EUR", "value": 0.09}}, "productOfferingPrice": prices["sms"]},
+            {"priceType": "usage", "unitOfMeasure": "1000000 byte",
+             "price": {"dutyFreeAmount": {"unit": "EUR", "value": 0.01}}, "productOfferingPrice": prices["data"]},
+        ],
+        "relatedParty": [{"id": str(account.customer_id), "name": "Ada Lovelace", "role": "customer",
+                          "@referredType": "Customer"}],
     }
 
 
@@ -113,7 +133,7 @@ def test_a_duplicate_active_service_id_is_409_and_writes_nothing(client, shop):
     r = client.post(ORDERS, json=order_body(account.id, (offer.id, "+491510000000"), (offer.id, MSISDN)))
     assert r.status_code == 409, r.text
     assert r.json()["message"].startswith(
-        f"productOrderItem[1].product.productCharacteristic.serviceId='{MSISDN}' is already the service id of active "
+        f"productOrderItem[1].product.productCharacteristic.serviceId='{MSISDN}' is already the service id of live "
         "product ")
     assert counts(client) == ("1", "1")
 
@@ -129,7 +149,7 @@ def item(offering_id, service_id=None, **extra) -> dict:
         (lambda a, o: order_body(a, (uuid.UUID(int=7), MSISDN)),
          "productOrderItem[0].productOffering.id='00000000-0000-0000-0000-000000000007': no productOffering with id"),
         (lambda a, o: order_body(a) | {"productOrderItem": [item(o)]},
-         "productOrderItem[0].product.productCharacteristic=0 must hold exactly one serviceId"),
+         "productOrderItem[0].product.productCharacteristic.serviceId=None is required on an add item"),
         (lambda a, o: order_body(a) | {"productOrderItem": [item("bad", MSISDN)]},
          "productOrderItem[0].productOffering.id='bad' is not a valid id"),
         (lambda a, o: order_body(uuid.UUID(int=9), (o, MSISDN)),
@@ -143,10 +163,18 @@ def item(offering_id, service_id=None, **extra) -> dict:
          "productOrderItem[0]"),
         (lambda a, o: order_body(a), "productOrderItem=[] must hold at least one item"),
         (lambda a, o: order_body(a) | {"productOrderItem": [item(o, MSISDN, action="delete")]},
-         "productOrderItem[0].action='delete' must be one of add"),
+         "productOrderItem[0].product.id=None is required on a delete item"),
+        (lambda a, o: order_body(a) | {"productOrderItem": [item(o, MSISDN, action="replace")]},
+         "productOrderItem[0].action='replace' must be one of add, modify, delete, noChange"),
+        (lambda a, o: order_body(a) | {"productOrderItem": [item(o, MSISDN), item(o, "+49151000")]},
+         "productOrderItem[1].id='1' is also the id of productOrderItem[0]"),
+        (lambda a, o: order_body(a) | {"productOrderItem": [{"id": "1", "action": "add", "product": {
+            "productCharacteristic": [{"name": "serviceId", "value": MSISDN}]}}]},
+         "productOrderItem[0].productOffering.id=None is required"),
     ],
     ids=["unknown-offering", "no-service-id", "offering-id-not-uuid", "unknown-account", "empty-service-id",
-         "service-id-not-text", "same-service-id-twice", "no-items", "not-add"],
+         "service-id-not-text", "same-service-id-twice", "no-items", "delete-without-product", "unknown-action",
+         "same-item-id-twice", "add-without-offering"],
 )
 def test_bad_orders_are_422_naming_the_field_and_write_nothing(client, shop, make, message):
     account, offer = shop
@@ -180,10 +208,10 @@ def test_a_retired_offering_cannot_be_ordered(client, shop):
 
 @pytest.mark.parametrize(
     "body",
-    [b'{"billingAccount": ', b'{"billingAccount": {"id": "x"}}', b'{"productOrderItem": []}',
+    [b'{"billingAccount": ', b'{"billingAccount": {"id": "x"}}', b'{"productOrderItem": [], "relatedParty": [{"id": "x"}]}',
      b'{"billingAccount": {"id": "x"}, "productOrderItem": [], "requestedStartDate": "2026-10-10T00:00:00"}',
-     b'{"billingAccount": {"id": "x"}, "productOrderItem": [{"id": "1"}]}'],
-    ids=["not-json", "no-items", "no-account", "start-without-offset", "item-without-offering"],
+     b'{"billingAccount": {"id": "x"}, "productOrderItem": [{"id": "1", "action": ["add"]}]}'],
+    ids=["not-json", "no-items", "party-without-type", "start-without-offset", "action-not-text"],
 )
 def test_a_malformed_order_is_400(client, body):
     r = client.post(ORDERS, content=body, headers={"Content-Type": "application/json"})
@@ -215,8 +243,30 @@ def test_order_and_products_are_audited(uow, shop):
     account, offer = shop
     with uow() as u:
         product = factories.subscribe(u, account.id, offer.id, MSISDN)
-        (order_entry,) = trail(u, product.order_id)
+        order_entries = trail(u, product.order_id)
         (product_entry,) = trail(u, product.id)
-    assert (order_entry["action"], order_entry["actor"]) == ("productOrder.created", "test")
+    assert [(e["action"], e["actor"]) for e in order_entries] == [
+        ("productOrder.created", "test"), ("productOrder.completed", "test")]
+    assert (order_entries[0]["after"]["state"], order_entries[1]["after"]) == ("acknowledged", {"state": "completed"})
     assert product_entry["action"] == "product.created"
     assert product_entry["after"]["service_id"] == MSISDN
+
+
+def test_an_ineligible_offering_is_refused_with_the_reason(client, shop):
+    account, _ = shop  # a DE account of a customer without segment
+    offering = {"name": "Web only", "lifecycleStatus": "active", "productOfferingPrice": [
+        {"priceType": "recurring", "price": {"unit": "EUR", "value": "9.99"}}]}
+    web = client.post("/tmf-api/productCatalogManagement/v4/productOffering",
+                      json=offering | {"channel": [{"id": "web"}]}).json()["id"]
+    french = client.post("/tmf-api/productCatalogManagement/v4/productOffering",
+                         json=offering | {"place": [{"id": "FR"}]}).json()["id"]
+    r = client.post(ORDERS, json=order_body(account.id, (french, MSISDN)))
+    assert (r.status_code, r.json()["message"]) == (
+        422, f"productOrderItem[0].productOffering.id='{french}' is sold in FR, not DE")
+    r = client.post(ORDERS, json=order_body(account.id, (web, MSISDN)) | {"channel": [{"id": "shop"}]})
+    assert (r.status_code, r.json()["message"]) == (
+        422, f"productOrderItem[0].productOffering.id='{web}' is sold through web, not shop")
+    assert counts(client) == ("0", "0")
+    r = client.post(ORDERS, json=order_body(account.id, (web, MSISDN)) | {"channel": [{"id": "web"}]})
+    assert r.status_code == 201, r.text
+    assert r.json()["channel"] == [{"id": "web", "@referredType": "Channel"}]

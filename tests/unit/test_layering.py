@@ -4,7 +4,7 @@ import ast
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "openbss"
-DOMAINS = {"party", "catalog", "ordering", "mediation", "rating", "billing", "payments", "ledger", "audit", "auth"}
+DOMAINS = {"party", "catalog", "ordering", "mediation", "rating", "billing", "payments", "ledger", "audit", "auth", "events"}
 
 
 def _imports(path: Path):

@@ -8,10 +8,11 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 
 from openbss import __version__
-from openbss.api import errors
+from openbss.api import errors, events
 from openbss.config import Settings, load_settings
 from openbss.core.clock import Clock, SystemClock
 from openbss.db.engine import get_engine
+from openbss.events.router import hub_routers
 
 # Each of these packages has a router.py exporting `routers`, mounted at their TM Forum base paths.
 DOMAINS_WITH_ROUTES = ("catalog", "party", "ordering", "mediation", "billing", "payments")
@@ -31,9 +32,15 @@ def create_app(engine: sa.Engine | None = None, settings: Settings | None = None
     app.state.engine = engine or get_engine(settings)
     app.state.clock = clock or SystemClock()
     errors.install(app)
+    events.install(settings)
+    prefixes = []
     for domain in DOMAINS_WITH_ROUTES:
         for router in import_module(f"openbss.{domain}.router").routers:
             app.include_router(router)
+            prefixes.append(router.prefix)
+    # TMF688: every API takes event listeners at {base path}/hub.
+    for router in hub_routers(prefixes):
+        app.include_router(router)
 
     @app.get("/health", tags=["operations"])
     def health() -> dict:

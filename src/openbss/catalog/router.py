@@ -1,36 +1,118 @@
-"""TMF620 productOffering and productOfferingPrice routes: parse, call the service, shape the response."""
+"""TMF620 routes for catalog, category, productSpecification, productOffering and productOfferingPrice:
+parse, call the service, shape the response. Every resource has the same five routes, registered once by
+`_resource`; PATCH is a JSON merge-patch (RFC 7386) of the resource as read, checked by the create schema."""
 
-from __future__ import annotations
+from collections.abc import Callable
+from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Body, Depends, Response
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ValidationError
 
 from openbss.api import idempotency
 from openbss.api.deps import Ctx, ctx
 from openbss.api.routes import get_resource, list_resources
+from openbss.api.tmf import one_response, path_id
 from openbss.catalog import service
-from openbss.catalog.schemas import CATALOG_BASE, ProductOfferingCreate, offering_out, price_out
+from openbss.catalog.schemas import (
+    CATALOG_BASE,
+    CatalogIn,
+    CategoryIn,
+    PriceIn,
+    ProductOfferingIn,
+    ProductSpecificationIn,
+    catalog_out,
+    category_out,
+    offering_out,
+    price_out,
+    specification_out,
+)
+from openbss.core.errors import InvalidValue
 
 router = APIRouter(prefix=CATALOG_BASE, tags=["TMF620 Product Catalog"])
 routers = [router]
 
 
-@router.post("/productOffering", status_code=201, summary="Create a product offering with its prices")
-def create_offering(body: ProductOfferingCreate, c: Ctx = Depends(ctx)):
-    return idempotency.create(
-        c, body, lambda uow: offering_out(service.create_offering(uow, body.command()), c.base_url)
-    )
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7386: objects merge key by key, null removes a key, anything else replaces."""
+    if not isinstance(patch, dict):
+        return patch
+    result = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = merge_patch(result.get(key), value)
+    return result
 
 
-@router.get("/productOffering", summary="List product offerings")
-def list_offerings(c: Ctx = Depends(ctx)):
-    return list_resources(c, service.list_offerings, service.OFFERING_FILTERS, offering_out)
+def patch_resource(c: Ctx, ident: str, kind: str, patch: Any, get_fn: Callable, update_fn: Callable,
+                   shape: Callable[[Any, str], dict[str, Any]], schema: type[BaseModel],
+                   command: Callable[[Any, Ctx], Any]):
+    if not isinstance(patch, dict):
+        raise InvalidValue("body", patch, "must be a JSON object (a merge-patch)")
+    ident_ = path_id(ident, kind)
+    with c.uow() as uow:
+        merged = merge_patch(shape(get_fn(uow, ident_), c.base_url), patch)
+        try:
+            body = schema.model_validate(merged)
+        except ValidationError as e:
+            raise RequestValidationError(e.errors()) from None
+        item = update_fn(uow, ident_, command(body, c))
+    return one_response(c.request, shape(item, c.base_url))
 
 
-@router.get("/productOffering/{offering_id}", summary="Retrieve a product offering")
-def get_offering(offering_id: str, c: Ctx = Depends(ctx)):
-    return get_resource(c, service.get_offering, offering_id, "productOffering", offering_out)
+def delete_resource(c: Ctx, ident: str, kind: str, delete_fn: Callable) -> Response:
+    with c.uow() as uow:
+        delete_fn(uow, path_id(ident, kind))
+    return Response(status_code=204)
 
 
-@router.get("/productOfferingPrice/{price_id}", summary="Retrieve a product offering price")
-def get_price(price_id: str, c: Ctx = Depends(ctx)):
-    return get_resource(c, service.get_price, price_id, "productOfferingPrice", price_out)
+def _resource(path: str, schema: type[BaseModel], shape: Callable, filters: dict, fns: tuple[Callable, ...],
+              command: Callable[[Any, Ctx], Any] = lambda body, c: body.command()) -> None:
+    create_fn, list_fn, get_fn, update_fn, delete_fn = fns
+    title = path[0].upper() + path[1:]
+
+    def create(body: schema, c: Ctx = Depends(ctx)):  # type: ignore[valid-type]
+        return idempotency.create(c, body, lambda uow: shape(create_fn(uow, command(body, c)), c.base_url))
+
+    def list_(c: Ctx = Depends(ctx)):
+        return list_resources(c, list_fn, filters, shape)
+
+    def get(ident: str, c: Ctx = Depends(ctx)):
+        return get_resource(c, get_fn, ident, path, shape)
+
+    def patch(ident: str, body: Any = Body(...), c: Ctx = Depends(ctx)):
+        return patch_resource(c, ident, path, body, get_fn, update_fn, shape, schema, command)
+
+    def delete(ident: str, c: Ctx = Depends(ctx)):
+        return delete_resource(c, ident, path, delete_fn)
+
+    router.add_api_route(f"/{path}", create, methods=["POST"], status_code=201, summary=f"Create a {path}",
+                         name=f"create{title}")
+    router.add_api_route(f"/{path}", list_, methods=["GET"], summary=f"List {path}s", name=f"list{title}")
+    router.add_api_route(f"/{path}/{{ident}}", get, methods=["GET"], summary=f"Retrieve a {path}",
+                         name=f"retrieve{title}")
+    router.add_api_route(f"/{path}/{{ident}}", patch, methods=["PATCH"], name=f"patch{title}",
+                         summary=f"Update a {path} with a JSON merge-patch (application/merge-patch+json)")
+    router.add_api_route(f"/{path}/{{ident}}", delete, methods=["DELETE"], status_code=204,
+                         summary=f"Delete a {path}", name=f"delete{title}")
+
+
+_resource("catalog", CatalogIn, catalog_out, service.CATALOG_FILTERS,
+          (service.create_catalog, service.list_catalogs, service.get_catalog, service.update_catalog,
+           service.delete_catalog))
+_resource("category", CategoryIn, category_out, service.CATEGORY_FILTERS,
+          (service.create_category, service.list_categories, service.get_category, service.update_category,
+           service.delete_category))
+_resource("productSpecification", ProductSpecificationIn, specification_out, service.SPECIFICATION_FILTERS,
+          (service.create_specification, service.list_specifications, service.get_specification,
+           service.update_specification, service.delete_specification))
+_resource("productOffering", ProductOfferingIn, offering_out, service.OFFERING_FILTERS,
+          (service.create_offering, service.list_offerings, service.get_offering, service.update_offering,
+           service.delete_offering),
+          command=lambda body, c: body.command(base=c.base_url))
+_resource("productOfferingPrice", PriceIn, price_out, service.PRICE_FILTERS,
+          (service.create_price, service.list_prices, service.get_price, service.update_price,
+           service.delete_price),
+          command=lambda body, c: body.command("productOfferingPrice"))

@@ -14,7 +14,18 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from openbss.core.clock import Clock, SystemClock
+from openbss.core.events import ResourceEvent
 from openbss.core.money import DEFAULT_ROUNDING
+
+# Run inside every unit of work's transaction just before it commits, e.g. the events sink that writes
+# emitted events to the outbox. Registered once per process by the entry points (app, CLI, tests).
+_before_commit: list[Callable[[UnitOfWork], None]] = []
+
+
+def on_before_commit(hook: Callable[[UnitOfWork], None]) -> None:
+    """Register `hook(uow)` to run in the transaction of every unit of work before it commits (idempotent)."""
+    if hook not in _before_commit:
+        _before_commit.append(hook)
 
 
 @dataclass
@@ -24,6 +35,7 @@ class UnitOfWork:
     actor: str
     rounding: str = DEFAULT_ROUNDING
     _after_commit: list[Callable[[], None]] = field(default_factory=list)
+    _events: list[ResourceEvent] = field(default_factory=list)
 
     def now(self) -> datetime:
         return self.clock.now()
@@ -31,6 +43,15 @@ class UnitOfWork:
     def after_commit(self, fn: Callable[[], None]) -> None:
         """Run `fn` only once the transaction has committed (mail, webhooks: never for a rolled-back change)."""
         self._after_commit.append(fn)
+
+    def emit(self, event: ResourceEvent) -> None:
+        """Record a domain event: it is written to the outbox in this transaction, so it exists only if this commits."""
+        self._events.append(event)
+
+    def take_events(self) -> list[ResourceEvent]:
+        """Hand the events emitted so far to the sink (and forget them: each is written once)."""
+        events, self._events = self._events, []
+        return events
 
     def advisory_lock(self, namespace: str, key: object) -> None:
         """Serialize work on one key (an account, a number series) until this transaction ends."""
@@ -47,5 +68,12 @@ def unit_of_work(
         uow = UnitOfWork(conn, clock or SystemClock(), actor, rounding)
         with conn.begin():
             yield uow
+            for hook in _before_commit:
+                hook(uow)
+            if uow._events:
+                # Committing would lose them silently: listeners would never hear of this change.
+                kinds = ", ".join(sorted({e.event_type for e in uow._events}))
+                raise RuntimeError(f"{len(uow._events)} event(s) emitted ({kinds}) but no event sink is installed; "
+                                   "entry points call openbss.api.events.install(settings)")
         for fn in uow._after_commit:
             fn()

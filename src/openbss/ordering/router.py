@@ -2,17 +2,77 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+import json
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ValidationError
+from starlette.exceptions import HTTPException
 
 from openbss.api import idempotency
 from openbss.api.deps import Ctx, ctx
 from openbss.api.routes import get_resource, list_resources
+from openbss.api.tmf import one_response, path_id
+from openbss.core.errors import InvalidValue
+from openbss.core.ids import parse_id
 from openbss.ordering import service
-from openbss.ordering.schemas import INVENTORY_BASE, ORDERING_BASE, ProductOrderCreate, order_out, product_out
+from openbss.ordering.model import CLIENT_ORDER_STATES
+from openbss.ordering.schemas import (
+    INVENTORY_BASE,
+    ORDER_PATCHABLE,
+    ORDERING_BASE,
+    PRODUCT_PATCHABLE,
+    ProductOrderCreate,
+    ProductPatch,
+    check_patchable,
+    order_out,
+    product_out,
+)
 
 router = APIRouter(prefix=ORDERING_BASE, tags=["TMF622 Product Ordering"])
 inventory_router = APIRouter(prefix=INVENTORY_BASE, tags=["TMF637 Product Inventory"])
 routers = [router, inventory_router]
+
+MERGE_PATCH_TYPES = ("application/merge-patch+json", "application/json")
+# active resumes a suspended product; terminated cancels now, pendingTerminate at the end of the term.
+PRODUCT_STATUS_TARGETS = ("suspended", "active", "terminated", "pendingTerminate")
+
+
+async def merge_patch_body(request: Request) -> dict[str, Any]:
+    """The JSON object of a PATCH request (RFC 7396 merge patch; plain JSON is accepted as the same)."""
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type not in MERGE_PATCH_TYPES:
+        raise HTTPException(415, f"Content-Type={media_type!r} is not one of {', '.join(MERGE_PATCH_TYPES)}")
+    try:
+        body = json.loads(await request.body())
+    except ValueError as e:
+        raise RequestValidationError([{"type": "json_invalid", "loc": ("body",), "ctx": {"error": str(e)}}]) from None
+    if not isinstance(body, dict):
+        raise RequestValidationError([{"type": "dict_type", "loc": ("body",), "input": body,
+                                       "msg": "a merge patch must be a JSON object"}])
+    return body
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7396: objects merge key by key, null removes a key, anything else replaces."""
+    if not isinstance(patch, dict):
+        return patch
+    result = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = merge_patch(result.get(key), value)
+    return result
+
+
+def _parse(model: type[BaseModel], data: dict[str, Any]) -> Any:
+    # The body is validated here, after the merge, not by FastAPI: schema errors are still a 400.
+    try:
+        return model.model_validate(data)
+    except ValidationError as e:
+        raise RequestValidationError(e.errors()) from None
 
 
 @router.post("/productOrder", status_code=201, summary="Place a product order")
@@ -22,7 +82,8 @@ def place_order(body: ProductOrderCreate, c: Ctx = Depends(ctx)):
 
 @router.get("/productOrder", summary="List product orders")
 def list_orders(c: Ctx = Depends(ctx)):
-    return list_resources(c, service.list_orders, [*service.ORDER_FILTERS, service.ACCOUNT_FILTER], order_out)
+    allowed = [*service.ORDER_FILTERS, service.ID_FILTER, service.ACCOUNT_FILTER, service.ORDER_DATE_FILTER]
+    return list_resources(c, service.list_orders, allowed, order_out)
 
 
 @router.get("/productOrder/{order_id}", summary="Retrieve a product order")
@@ -30,11 +91,61 @@ def get_order(order_id: str, c: Ctx = Depends(ctx)):
     return get_resource(c, service.get_order, order_id, "productOrder", order_out)
 
 
+@router.patch("/productOrder/{order_id}", summary="Update, submit (state inProgress) or cancel a product order")
+def patch_order(order_id: str, patch: dict[str, Any] = Depends(merge_patch_body), c: Ctx = Depends(ctx)):
+    check_patchable(patch, ORDER_PATCHABLE)
+    state = patch.get("state")
+    if state is not None and state not in CLIENT_ORDER_STATES:
+        raise InvalidValue("state", state, f"can only be set to {' or '.join(CLIENT_ORDER_STATES)}; fulfilment "
+                                           "sets the others")
+    with c.uow() as uow:
+        order = service.get_order(uow, path_id(order_id, "productOrder"), lock=True)
+        revised = _parse(ProductOrderCreate, merge_patch(order_out(order, c.base_url), patch)).command()
+        done = service.update_order(uow, order.id, revised, state=state,
+                                    cancellation_reason=patch.get("cancellationReason"))
+        out = order_out(done, c.base_url)
+    return one_response(c.request, out)
+
+
+@router.delete("/productOrder/{order_id}", status_code=204, summary="Delete a captured (acknowledged) order")
+def delete_order(order_id: str, c: Ctx = Depends(ctx)):
+    with c.uow() as uow:
+        service.delete_order(uow, path_id(order_id, "productOrder"))
+    return Response(status_code=204)
+
+
 @inventory_router.get("/product", summary="List products (subscriptions)")
 def list_products(c: Ctx = Depends(ctx)):
-    return list_resources(c, service.list_products, [*service.PRODUCT_FILTERS, service.ACCOUNT_FILTER], product_out)
+    allowed = [*service.PRODUCT_FILTERS, service.ID_FILTER, service.ACCOUNT_FILTER]
+    return list_resources(c, service.list_product_views, allowed, product_out)
 
 
 @inventory_router.get("/product/{product_id}", summary="Retrieve a product")
 def get_product(product_id: str, c: Ctx = Depends(ctx)):
-    return get_resource(c, service.get_product, product_id, "product", product_out)
+    return get_resource(c, service.get_product_view, product_id, "product", product_out)
+
+
+@inventory_router.patch("/product/{product_id}", summary="Suspend, resume, cancel or change the offering of a product")
+def patch_product(product_id: str, patch: dict[str, Any] = Depends(merge_patch_body), c: Ctx = Depends(ctx)):
+    check_patchable(patch, PRODUCT_PATCHABLE)
+    body: ProductPatch = _parse(ProductPatch, patch)
+    if (body.status is None) == (body.product_offering is None):
+        raise InvalidValue("body", sorted(patch), "must change exactly one of status, productOffering")
+    if body.status is not None and body.status not in PRODUCT_STATUS_TARGETS:
+        raise InvalidValue("status", body.status, f"can be set to {', '.join(PRODUCT_STATUS_TARGETS)}")
+    if body.charge_during_suspension is not None and body.status != "suspended":
+        raise InvalidValue("chargeDuringSuspension", body.charge_during_suspension, "goes with status suspended only")
+    with c.uow() as uow:
+        pid = path_id(product_id, "product")
+        if body.product_offering is not None:
+            service.change_offering(uow, pid, parse_id(body.product_offering.id, "productOffering.id"))
+        elif body.status == "suspended":
+            service.suspend_product(uow, pid, charge_during_suspension=bool(body.charge_during_suspension),
+                                    reason=body.status_reason)
+        elif body.status == "active":
+            service.resume_product(uow, pid)
+        else:
+            service.cancel_product(uow, pid, at_end_of_term=body.status == "pendingTerminate",
+                                   reason=body.status_reason)
+        out = product_out(service.get_product_view(uow, pid), c.base_url)
+    return one_response(c.request, out)

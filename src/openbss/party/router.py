@@ -1,34 +1,110 @@
-"""TMF629 customer and TMF666 billingAccount routes: parse, call the service, shape the response."""
+"""TMF632 party, TMF629 customer and TMF666 account routes: parse, call the service, shape the response.
 
-from __future__ import annotations
+No `from __future__ import annotations` here: routes are generated per resource kind, and FastAPI must see each
+closure's body model as a class, not as a name to resolve later.
+"""
 
 import uuid
+from collections.abc import Callable
+from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Response
+from fastapi.responses import JSONResponse
 
 from openbss.api import idempotency
 from openbss.api.deps import Ctx, ctx
 from openbss.api.routes import get_resource, list_resources
+from openbss.api.tmf import one_response, path_id
 from openbss.db.uow import UnitOfWork
 from openbss.ledger import service as ledger
 from openbss.party import service
+from openbss.party.model import BillingAccount
 from openbss.party.schemas import (
     ACCOUNT_BASE,
     CUSTOMER_BASE,
+    DOCUMENT_KINDS,
+    PARTY_BASE,
+    PARTY_IN,
+    PARTY_RESOURCE,
     BillingAccountCreate,
+    BillingAccountIn,
     CustomerCreate,
+    CustomerIn,
+    DocumentIn,
     billing_account_out,
     customer_out,
+    document_body,
+    document_out,
+    merge_patch,
+    party_out,
 )
 
+party_router = APIRouter(prefix=PARTY_BASE, tags=["TMF632 Party"])
 router = APIRouter(prefix=CUSTOMER_BASE, tags=["TMF629 Customer"])
 accounts_router = APIRouter(prefix=ACCOUNT_BASE, tags=["TMF666 Account"])
-routers = [router, accounts_router]
+routers = [party_router, router, accounts_router]
 
+PATCH_TYPES = {"application/merge-patch+json": {"schema": {"type": "object"}},
+               "application/json": {"schema": {"type": "object"}}}
+
+
+def patch_resource(c: Ctx, ident: str, kind: str, update: Callable[[UnitOfWork, uuid.UUID], Any],
+                   shape: Callable[[Any, str], dict]) -> JSONResponse:
+    """PATCH: `update` applies the merge-patch inside one unit of work; the result is shaped as a GET would."""
+    with c.uow() as uow:
+        item = update(uow, path_id(ident, kind))
+    return one_response(c.request, shape(item, c.base_url))
+
+
+def delete_resource(c: Ctx, ident: str, kind: str, delete: Callable[[UnitOfWork, uuid.UUID], None]) -> Response:
+    with c.uow() as uow:
+        delete(uow, path_id(ident, kind))
+    return Response(status_code=204)
+
+
+# ---- TMF632 individual and organization ----------------------------------------------------------------------
+
+def _party_routes(kind: str) -> None:
+    resource, model = PARTY_RESOURCE[kind], PARTY_IN[kind]
+
+    def create(body: model, c: Ctx = Depends(ctx)):
+        return idempotency.create(c, body, lambda uow: party_out(service.create_party(uow, kind, body.changes()),
+                                                                 c.base_url))
+
+    def list_(c: Ctx = Depends(ctx)):
+        return list_resources(c, lambda uow, f, o, n: service.list_parties(uow, kind, f, o, n),
+                              service.PARTY_FILTERS, party_out)
+
+    def get(party_id: str, c: Ctx = Depends(ctx)):
+        return get_resource(c, lambda uow, i: service.get_party(uow, i, kind), party_id, resource, party_out)
+
+    def patch(party_id: str, body: model, c: Ctx = Depends(ctx)):
+        def update(uow, i):
+            return service.update_party(uow, i, kind, body.changes(service.get_party(uow, i, kind)))
+        return patch_resource(c, party_id, resource, update, party_out)
+
+    def delete(party_id: str, c: Ctx = Depends(ctx)):
+        return delete_resource(c, party_id, resource, lambda uow, i: service.delete_party(uow, i, kind))
+
+    party_router.post(f"/{resource}", status_code=201, summary=f"Create an {resource}")(create)
+    party_router.get(f"/{resource}", summary=f"List {resource}s")(list_)
+    party_router.get(f"/{resource}/{{party_id}}", summary=f"Retrieve an {resource}")(get)
+    party_router.patch(f"/{resource}/{{party_id}}", summary=f"Update an {resource} (JSON merge-patch)",
+                       openapi_extra={"requestBody": {"content": PATCH_TYPES}})(patch)
+    party_router.delete(f"/{resource}/{{party_id}}", status_code=204,
+                        summary=f"Delete an {resource} that plays no customer role")(delete)
+
+
+for _kind in PARTY_RESOURCE:
+    _party_routes(_kind)
+
+
+# ---- TMF629 customer -----------------------------------------------------------------------------------------
 
 @router.post("/customer", status_code=201, summary="Create a customer")
 def create_customer(body: CustomerCreate, c: Ctx = Depends(ctx)):
-    return idempotency.create(c, body, lambda uow: customer_out(service.create_customer(uow, body.command()), c.base_url))
+    return idempotency.create(c, body, lambda uow: customer_out(service.create_customer(uow, body.command(uow)),
+                                                                c.base_url))
 
 
 @router.get("/customer", summary="List customers")
@@ -41,34 +117,100 @@ def get_customer(customer_id: str, c: Ctx = Depends(ctx)):
     return get_resource(c, service.get_customer, customer_id, "customer", customer_out)
 
 
+@router.patch("/customer/{customer_id}", summary="Update a customer (JSON merge-patch)",
+              openapi_extra={"requestBody": {"content": PATCH_TYPES}})
+def patch_customer(customer_id: str, body: CustomerIn, c: Ctx = Depends(ctx)):
+    return patch_resource(c, customer_id, "customer",
+                          lambda uow, i: service.update_customer(uow, i, body.changes(uow)), customer_out)
+
+
+@router.delete("/customer/{customer_id}", status_code=204, summary="Delete a customer that has no billing account")
+def delete_customer(customer_id: str, c: Ctx = Depends(ctx)):
+    return delete_resource(c, customer_id, "customer", service.delete_customer)
+
+
+# ---- TMF666 billingAccount -----------------------------------------------------------------------------------
+
+# Billing accounts are shown with their receivable balance, which the ledger keeps, and their place in a hierarchy.
+def _views(uow: UnitOfWork, accounts: list[BillingAccount]) -> list[tuple]:
+    balances = ledger.ar_balances(uow, [a.id for a in accounts])
+    children = service.accounts_children(uow, [a.id for a in accounts])
+    parents = service.billing_accounts(uow, [a.parent_id for a in accounts if a.parent_id])
+    return [(a, balances.get(a.id), parents.get(a.parent_id), children.get(a.id, [])) for a in accounts]
+
+
+def _accounts_view(uow: UnitOfWork, filters: dict[str, str], offset: int, limit: int):
+    accounts, total = service.list_billing_accounts(uow, filters, offset, limit)
+    return _views(uow, accounts), total
+
+
+def _account_out(view: tuple, base: str) -> dict:
+    account, receivable, parent, children = view
+    return billing_account_out(account, base, receivable, parent, children)
+
+
 @accounts_router.post("/billingAccount", status_code=201, summary="Create a billing account")
 def create_billing_account(body: BillingAccountCreate, c: Ctx = Depends(ctx)):
-    return idempotency.create(
-        c, body, lambda uow: billing_account_out(service.create_billing_account(uow, body.command()), c.base_url)
-    )
-
-
-# Billing accounts are shown with their receivable balance, which the ledger keeps.
-def _accounts_with_balances(uow: UnitOfWork, filters: dict[str, str], offset: int, limit: int):
-    accounts, total = service.list_billing_accounts(uow, filters, offset, limit)
-    balances = ledger.ar_balances(uow, [a.id for a in accounts])
-    return [(a, balances.get(a.id)) for a in accounts], total
-
-
-def _account_with_balance(uow: UnitOfWork, account_id: uuid.UUID):
-    return service.get_billing_account(uow, account_id), ledger.ar_balance(uow, account_id)
-
-
-def _account_out(item, base: str) -> dict:
-    account, receivable = item
-    return billing_account_out(account, base, receivable)
+    def make(uow):
+        return _account_out(_views(uow, [service.create_billing_account(uow, body.command(uow))])[0], c.base_url)
+    return idempotency.create(c, body, make)
 
 
 @accounts_router.get("/billingAccount", summary="List billing accounts, with their receivable balance")
 def list_billing_accounts(c: Ctx = Depends(ctx)):
-    return list_resources(c, _accounts_with_balances, [*service.ACCOUNT_FILTERS, "customerId"], _account_out)
+    return list_resources(c, _accounts_view, service.ACCOUNT_FILTERS, _account_out)
 
 
 @accounts_router.get("/billingAccount/{account_id}", summary="Retrieve a billing account, with its receivable balance")
 def get_billing_account(account_id: str, c: Ctx = Depends(ctx)):
-    return get_resource(c, _account_with_balance, account_id, "billingAccount", _account_out)
+    return get_resource(c, lambda uow, i: _views(uow, [service.get_billing_account(uow, i)])[0], account_id,
+                        "billingAccount", _account_out)
+
+
+@accounts_router.patch("/billingAccount/{account_id}", summary="Update a billing account (JSON merge-patch)",
+                       openapi_extra={"requestBody": {"content": PATCH_TYPES}})
+def patch_billing_account(account_id: str, body: BillingAccountIn, c: Ctx = Depends(ctx)):
+    def update(uow, i):
+        return _views(uow, [service.update_billing_account(uow, i, body.changes(uow))])[0]
+    return patch_resource(c, account_id, "billingAccount", update, _account_out)
+
+
+@accounts_router.delete("/billingAccount/{account_id}", status_code=204,
+                        summary="Delete a pending billing account (others are closed, keeping their history)")
+def delete_billing_account(account_id: str, c: Ctx = Depends(ctx)):
+    return delete_resource(c, account_id, "billingAccount", service.delete_billing_account)
+
+
+# ---- TMF666 resources kept as sent ---------------------------------------------------------------------------
+
+def _document_routes(kind: str) -> None:
+    def create(body: DocumentIn, c: Ctx = Depends(ctx)):
+        return idempotency.create(c, body, lambda uow: document_out(service.create_document(uow, kind, body.body(kind)),
+                                                                    c.base_url))
+
+    def list_(c: Ctx = Depends(ctx)):
+        return list_resources(c, lambda uow, f, o, n: service.list_documents(uow, kind, f, o, n),
+                              service.DOCUMENT_FILTERS, document_out)
+
+    def get(doc_id: str, c: Ctx = Depends(ctx)):
+        return get_resource(c, lambda uow, i: service.get_document(uow, kind, i), doc_id, kind, document_out)
+
+    def patch(doc_id: str, body: dict[str, Any], c: Ctx = Depends(ctx)):
+        def update(uow, i):
+            merged = merge_patch(service.get_document(uow, kind, i).body, body)
+            return service.update_document(uow, kind, i, document_body(kind, merged))
+        return patch_resource(c, doc_id, kind, update, document_out)
+
+    def delete(doc_id: str, c: Ctx = Depends(ctx)):
+        return delete_resource(c, doc_id, kind, lambda uow, i: service.delete_document(uow, kind, i))
+
+    accounts_router.post(f"/{kind}", status_code=201, summary=f"Create a {kind}")(create)
+    accounts_router.get(f"/{kind}", summary=f"List {kind} resources")(list_)
+    accounts_router.get(f"/{kind}/{{doc_id}}", summary=f"Retrieve a {kind}")(get)
+    accounts_router.patch(f"/{kind}/{{doc_id}}", summary=f"Update a {kind} (JSON merge-patch)",
+                          openapi_extra={"requestBody": {"content": PATCH_TYPES}})(patch)
+    accounts_router.delete(f"/{kind}/{{doc_id}}", status_code=204, summary=f"Delete a {kind}")(delete)
+
+
+for _kind in DOCUMENT_KINDS:
+    _document_routes(_kind)

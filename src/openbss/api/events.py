@@ -1,0 +1,41 @@
+"""Install the events sink: how each resource an event can name is read and shaped (the API's own shapes).
+
+Events carry the resource exactly as the API shows it, so the sink uses each domain's `get_*` service
+function and `*_out` shaper. Entry points (app factory, CLI, worker, tests) call `install(settings)` once.
+"""
+
+from __future__ import annotations
+
+from openbss.billing import service as billing
+from openbss.billing.schemas import BILL_BASE, customer_bill_out
+from openbss.catalog import service as catalog
+from openbss.catalog.schemas import CATALOG_BASE, offering_out
+from openbss.config import Settings
+from openbss.events import service as events
+from openbss.events.model import api_of
+from openbss.mediation import service as mediation
+from openbss.mediation.schemas import USAGE_BASE, usage_out
+from openbss.ordering import service as ordering
+from openbss.ordering.schemas import INVENTORY_BASE, ORDERING_BASE, order_out, product_out
+from openbss.party import service as party
+from openbss.party.schemas import ACCOUNT_BASE, CUSTOMER_BASE, billing_account_out, customer_out
+from openbss.payments import service as payments
+from openbss.payments.schemas import PAYMENT_BASE, payment_out
+
+# (API base path, resource type as the API names it, get(uow, id), shape(obj, base_url))
+RESOURCES = [
+    (CATALOG_BASE, "productOffering", catalog.get_offering, offering_out),
+    (CUSTOMER_BASE, "customer", party.get_customer, customer_out),
+    (ACCOUNT_BASE, "billingAccount", party.get_billing_account, billing_account_out),
+    (ORDERING_BASE, "productOrder", ordering.get_order, order_out),
+    (INVENTORY_BASE, "product", ordering.get_product_view, product_out),
+    (USAGE_BASE, "usage", mediation.get_usage, usage_out),
+    (BILL_BASE, "customerBill", billing.get_invoice, customer_bill_out),
+    (PAYMENT_BASE, "payment", payments.get_payment, payment_out),
+]
+
+
+def install(settings: Settings) -> None:
+    for base, resource_type, get, shape in RESOURCES:
+        events.register_resource(api_of(base), resource_type, get, shape)
+    events.install_sink(settings.base_url)

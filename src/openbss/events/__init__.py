@@ -1,0 +1,1 @@
+"""Domain events: TMF688 hub listeners, the transactional outbox and signed, retried deliveries."""

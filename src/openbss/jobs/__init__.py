@@ -1,0 +1,1 @@
+"""Background work run by `openbss worker`: the outbox relay delivering events to hub listeners."""
