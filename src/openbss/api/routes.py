@@ -1,4 +1,4 @@
-"""The read routes every TM Forum resource has, written once: list with paging/filters/fields, and get by id."""
+"""Routes every TM Forum resource has, written once: list with paging/filters/fields, get by id, delete."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from fastapi import Response
 from fastapi.responses import JSONResponse
 
 from openbss.api.deps import Ctx
@@ -30,3 +31,9 @@ def get_resource(c: Ctx, get_fn: Callable[[UnitOfWork, uuid.UUID], Any], ident: 
     with c.uow() as uow:
         item = get_fn(uow, path_id(ident, kind))
     return one_response(c.request, shape(item, c.base_url))
+
+
+def delete_resource(c: Ctx, ident: str, kind: str, delete_fn: Callable[[UnitOfWork, uuid.UUID], None]) -> Response:
+    with c.uow() as uow:
+        delete_fn(uow, path_id(ident, kind))
+    return Response(status_code=204)

@@ -129,3 +129,15 @@ def ref_out(base: str, prefix: str, resource: str, ident: uuid.UUID | None, type
         out["name"] = name
     return out
 
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7386 JSON merge-patch: objects merge key by key, null removes a key, anything else replaces."""
+    if not isinstance(patch, dict):
+        return patch
+    result = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = merge_patch(result.get(key), value)
+    return result

@@ -5,14 +5,14 @@ parse, call the service, shape the response. Every resource has the same five ro
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import APIRouter, Body, Depends, Response
+from fastapi import APIRouter, Body, Depends
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
 from openbss.api import idempotency
 from openbss.api.deps import Ctx, ctx
-from openbss.api.routes import get_resource, list_resources
-from openbss.api.tmf import one_response, path_id
+from openbss.api.routes import delete_resource, get_resource, list_resources
+from openbss.api.tmf import merge_patch, one_response, path_id
 from openbss.catalog import service
 from openbss.catalog.schemas import (
     CATALOG_BASE,
@@ -33,19 +33,6 @@ router = APIRouter(prefix=CATALOG_BASE, tags=["TMF620 Product Catalog"])
 routers = [router]
 
 
-def merge_patch(target: Any, patch: Any) -> Any:
-    """RFC 7386: objects merge key by key, null removes a key, anything else replaces."""
-    if not isinstance(patch, dict):
-        return patch
-    result = dict(target) if isinstance(target, dict) else {}
-    for key, value in patch.items():
-        if value is None:
-            result.pop(key, None)
-        else:
-            result[key] = merge_patch(result.get(key), value)
-    return result
-
-
 def patch_resource(c: Ctx, ident: str, kind: str, patch: Any, get_fn: Callable, update_fn: Callable,
                    shape: Callable[[Any, str], dict[str, Any]], schema: type[BaseModel],
                    command: Callable[[Any, Ctx], Any]):
@@ -60,12 +47,6 @@ def patch_resource(c: Ctx, ident: str, kind: str, patch: Any, get_fn: Callable, 
             raise RequestValidationError(e.errors()) from None
         item = update_fn(uow, ident_, command(body, c))
     return one_response(c.request, shape(item, c.base_url))
-
-
-def delete_resource(c: Ctx, ident: str, kind: str, delete_fn: Callable) -> Response:
-    with c.uow() as uow:
-        delete_fn(uow, path_id(ident, kind))
-    return Response(status_code=204)
 
 
 def _resource(path: str, schema: type[BaseModel], shape: Callable, filters: dict, fns: tuple[Callable, ...],

@@ -8,13 +8,13 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
 from openbss.api import idempotency
 from openbss.api.deps import Ctx, ctx
-from openbss.api.routes import get_resource, list_resources
-from openbss.api.tmf import one_response, path_id
+from openbss.api.routes import delete_resource, get_resource, list_resources
+from openbss.api.tmf import merge_patch, one_response, path_id
 from openbss.db.uow import UnitOfWork
 from openbss.ledger import service as ledger
 from openbss.party import service
@@ -35,7 +35,6 @@ from openbss.party.schemas import (
     customer_out,
     document_body,
     document_out,
-    merge_patch,
     party_out,
 )
 
@@ -54,12 +53,6 @@ def patch_resource(c: Ctx, ident: str, kind: str, update: Callable[[UnitOfWork, 
     with c.uow() as uow:
         item = update(uow, path_id(ident, kind))
     return one_response(c.request, shape(item, c.base_url))
-
-
-def delete_resource(c: Ctx, ident: str, kind: str, delete: Callable[[UnitOfWork, uuid.UUID], None]) -> Response:
-    with c.uow() as uow:
-        delete(uow, path_id(ident, kind))
-    return Response(status_code=204)
 
 
 # ---- TMF632 individual and organization ----------------------------------------------------------------------

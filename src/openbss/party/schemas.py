@@ -371,19 +371,6 @@ def document_body(kind: str, raw: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
-def merge_patch(target: Any, patch: Any) -> Any:
-    """RFC 7386 JSON merge-patch."""
-    if not isinstance(patch, dict):
-        return patch
-    result = dict(target) if isinstance(target, dict) else {}
-    for key, value in patch.items():
-        if value is None:
-            result.pop(key, None)
-        else:
-            result[key] = merge_patch(result.get(key), value)
-    return result
-
-
 def document_out(d: AccountDocument, base: str) -> dict[str, Any]:
     type_ = DOCUMENT_KINDS[d.kind][0]
     extra = {"lastModified": ts(d.updated_at)} if d.kind.endswith("Account") else {}
