@@ -13,7 +13,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +26,18 @@ CTK = ROOT.parent / "shared" / "conformance" / "tmf" / "ctk"
 NODE_TOOLS = ROOT / ".ci" / "node"
 
 # The kits openbss claims to pass with zero failures: `make conformance` and the test suite run each.
-CLAIMED: tuple[str, ...] = ("TMF620", "TMF629", "TMF632", "TMF666")
+CLAIMED: tuple[str, ...] = ("TMF620", "TMF622", "TMF629", "TMF632", "TMF637", "TMF666")
+
+
+def _seed_products(engine) -> None:
+    from tests.conformance.seed_ordering import seed_products
+
+    seed_products(engine)
+
+
+# Kits that only read need resources first: API -> seed(engine), called once the live server (and so the
+# event sink) is up, before newman runs.
+SEEDS: dict[str, Callable[[object], None]] = {"TMF637": _seed_products}
 
 # API -> (collection, base-URL variable, base path); each kit's folder is CTK/<API>
 KITS = {

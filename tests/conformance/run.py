@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from openbss.db import embedded, migrate
-from tests.conformance.ctk import CLAIMED, KITS, live_api, run_kit
+from tests.conformance.ctk import CLAIMED, KITS, SEEDS, live_api, run_kit
 
 
 def main(apis: list[str]) -> int:
@@ -33,6 +33,8 @@ def main(apis: list[str]) -> int:
                 engine = sa.create_engine(embedded.sqlalchemy_url(server, name))
                 migrate.upgrade(engine)
                 with live_api(engine) as live:
+                    if api in SEEDS:
+                        SEEDS[api](engine)
                     results.append(run_kit(api, live.port))
                 engine.dispose()
         finally:

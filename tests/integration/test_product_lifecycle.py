@@ -232,3 +232,23 @@ def test_bad_terms_are_422(client, shop):
         r = client.post(ORDERS, json={"billingAccount": {"id": str(account.id)}, "productOrderItem": [item]})
         assert (r.status_code, r.json()["message"]) == (422, message)
     assert client.get(PRODUCTS).json() == []
+
+
+def test_product_changes_are_tmf688_events(client, shop, engine, clock):
+    import sqlalchemy as sa
+
+    from openbss.events.tables import outbox_event
+
+    account, small, large = shop
+    product = order(client, account.id, small.id)
+    patch(client, product["id"], {"productOffering": {"id": str(large.id)}})
+    patch(client, product["id"], {"status": "suspended"})
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(outbox_event.c.event_type, outbox_event.c.payload)
+                            .where(outbox_event.c.resource_type == "product").order_by(outbox_event.c.id)).all()
+    assert [r.event_type for r in rows] == [
+        "ProductCreateEvent", "ProductAttributeValueChangeEvent", "ProductStateChangeEvent"]
+    shown = [r.payload["event"]["product"] for r in rows]
+    assert [(p["status"], p["productOffering"]["id"]) for p in shown] == [
+        ("active", str(small.id)), ("active", str(large.id)), ("suspended", str(large.id))]
+    assert all(spec_errors("TMF637-ProductInventory-v4.0.0", "Product", p) == [] for p in shown)

@@ -5,15 +5,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException
 
 from openbss.api import idempotency
 from openbss.api.deps import Ctx, ctx
-from openbss.api.routes import get_resource, list_resources
-from openbss.api.tmf import one_response, path_id
+from openbss.api.routes import delete_resource, get_resource, list_resources
+from openbss.api.tmf import merge_patch, one_response, path_id
 from openbss.core.errors import InvalidValue
 from openbss.core.ids import parse_id
 from openbss.ordering import service
@@ -52,19 +52,6 @@ async def merge_patch_body(request: Request) -> dict[str, Any]:
         raise RequestValidationError([{"type": "dict_type", "loc": ("body",), "input": body,
                                        "msg": "a merge patch must be a JSON object"}])
     return body
-
-
-def merge_patch(target: Any, patch: Any) -> Any:
-    """RFC 7396: objects merge key by key, null removes a key, anything else replaces."""
-    if not isinstance(patch, dict):
-        return patch
-    result = dict(target) if isinstance(target, dict) else {}
-    for key, value in patch.items():
-        if value is None:
-            result.pop(key, None)
-        else:
-            result[key] = merge_patch(result.get(key), value)
-    return result
 
 
 def _parse(model: type[BaseModel], data: dict[str, Any]) -> Any:
@@ -109,9 +96,7 @@ def patch_order(order_id: str, patch: dict[str, Any] = Depends(merge_patch_body)
 
 @router.delete("/productOrder/{order_id}", status_code=204, summary="Delete a captured (acknowledged) order")
 def delete_order(order_id: str, c: Ctx = Depends(ctx)):
-    with c.uow() as uow:
-        service.delete_order(uow, path_id(order_id, "productOrder"))
-    return Response(status_code=204)
+    return delete_resource(c, order_id, "productOrder", service.delete_order)
 
 
 @inventory_router.get("/product", summary="List products (subscriptions)")

@@ -61,10 +61,11 @@ ID_FILTER = "id"
 ACCOUNT_FILTER = "billingAccountId"
 ORDER_DATE_FILTER = "orderDate"
 SERVICE_ID_FIELD = "productOrderItem[{i}].product.productCharacteristic.serviceId"
-ORDERING_API = "productOrderingManagement"  # TMF622's base-path name, as TMF688 events name the API
+# The APIs' base-path names, as TMF688 events name them (TMF622, TMF637).
+ORDERING_API = "productOrderingManagement"
+INVENTORY_API = "productInventory"
 # The prices TMF637 shows on a product: what it is charged while it runs (one-time fees were charged once).
 CHARGED_KINDS = ("recurring", "usage")
-ITEM_STATES_OF = {"acknowledged": "acknowledged", "inProgress": "inProgress", "cancelled": "cancelled"}
 
 
 @dataclass(frozen=True)
@@ -360,7 +361,9 @@ def _check_items(uow: UnitOfWork, new: NewOrder, account: BillingAccount, at: da
 
 
 def _check_captured(uow: UnitOfWork, new: NewOrder) -> None:
-    """A captured order (no account yet) is checked for what it names; the rest waits for its submission."""
+    """A captured order is checked for what it names; the rest waits for its submission."""
+    if new.account_id is not None:
+        party.get_billing_account(uow, new.account_id, field="billingAccount.id")
     for i, item in enumerate(new.items):
         if item.offering_id is not None:
             catalog.get_offering(uow, item.offering_id, field=f"productOrderItem[{i}].productOffering.id")
@@ -403,6 +406,8 @@ def _lock_product(uow: UnitOfWork, product_id: uuid.UUID, *, field: str | None =
 def _save(uow: UnitOfWork, before: Product, after: Product, action: str) -> Product:
     uow.conn.execute(sa.update(product).where(product.c.id == after.id).values(**_product_row(after)))
     audit.record(uow, action, "product", after.id, before=asdict(before), after=asdict(after))
+    changed = ResourceEvent.state_changed if before.status != after.status else ResourceEvent.attribute_changed
+    uow.emit(changed(INVENTORY_API, "product", after.id))
     return after
 
 
@@ -667,6 +672,7 @@ def _start(uow: UnitOfWork, order: ProductOrder, new: NewOrder, account: Billing
         uow.conn.execute(sa.insert(product), [_product_row(p) for p in products])
     for p in products:
         audit.record(uow, "product.created", "product", p.id, after=asdict(p))
+        uow.emit(ResourceEvent.created(INVENTORY_API, "product", p.id))
     made = iter(products)
     items = tuple(replace(i, state="inProgress", product_id=next(made).id if i.action == "add" else i.product_id)
                   for i in order.items)
@@ -757,7 +763,7 @@ def update_order(uow: UnitOfWork, order_id: uuid.UUID, revised: NewOrder, *, sta
     order = get_order(uow, order_id, lock=True)
     labels = _check_document(revised)
     content = _content(revised)
-    items = _items(revised, labels, ITEM_STATES_OF.get(order.state, "acknowledged"))
+    items = _items(revised, labels, "acknowledged")  # kept only while the order is acknowledged
     shape = ("action", "offering_id", "service_id", "label", "trial_days", "term", "early_termination_fee")
     changed = (
         (content.account_id, content.requested_start, content.requested_completion, content.channel) !=
