@@ -9,10 +9,12 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from openbss.billing import service as billing
 from openbss.core.errors import Conflict
 from openbss.core.money import Money
+from openbss.events.tables import outbox_event
 from tests import factories
 
 BASE = "/tmf-api/customerBillManagement/v4"
@@ -92,6 +94,15 @@ def test_payments_move_the_invoice_state(engine, uow, clock, accounts):
     with uow() as u:
         assert billing.get_invoice(u, open_de.id).state == "settled"
         assert billing.open_invoices(u, accounts["de"].id) == []
+    # One CustomerBillCreateEvent per issued bill, one StateChangeEvent per payment that moved the state.
+    with engine.connect() as conn:
+        bill_events = conn.execute(
+            sa.select(outbox_event.c.event_type, outbox_event.c.payload)
+            .where(outbox_event.c.resource_id == open_de.id).order_by(outbox_event.c.id)
+        ).all()
+    assert [e.event_type for e in bill_events] == [
+        "CustomerBillCreateEvent", "CustomerBillStateChangeEvent", "CustomerBillStateChangeEvent"]
+    assert [e.payload["event"]["customerBill"]["state"] for e in bill_events] == ["sent", "partiallyPaid", "settled"]
 
 
 def test_customer_bill_api(engine, clock, client, accounts):

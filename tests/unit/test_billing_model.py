@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
 
 from openbss.billing import tax
-from openbss.billing.model import cycle_period, generate, period_containing
+from openbss.billing.model import Subscriptions, charged_spans, cycle_period, generate, period_containing
 from openbss.catalog.model import Price, ProductOffering
 from openbss.core.errors import InvalidValue
 from openbss.core.money import Money
 from openbss.mediation.model import UsageTotal
-from openbss.ordering.model import Product
+from openbss.ordering.model import Product, ProductEvent
 from openbss.party.model import BillingAccount
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -43,8 +44,10 @@ def usage(p, usage_type, amount, currency="EUR", quantity="1") -> UsageTotal:
 
 
 def run(acc, period, products, existing=(), usage_totals=(), rounding="half_up"):
-    return generate(acc, cycle_period(period, acc.bill_cycle_day, acc.time_zone), products, list(existing),
-                    list(usage_totals), tax.rate, rounding)
+    """Products without events: charged from start_at to end_at."""
+    subject = Subscriptions(acc, [p for p, _ in products], {o.id: o for _, o in products}, (), list(usage_totals))
+    return generate(subject, cycle_period(period, acc.bill_cycle_day, acc.time_zone), list(existing), tax.rate,
+                    rounding)
 
 
 def recurring(draft):
@@ -207,3 +210,76 @@ def test_tax_table_history_and_zero_categories():
     assert tax.rate("US", "exempt", date(2026, 11, 1)) == Decimal(0)
     with pytest.raises(InvalidValue):
         tax.rate("FR", "standard", date(2000, 1, 1))
+
+
+# --- events, promotion codes, tax exemption, bundles --------------------------------------------------------
+
+
+def event(p, kind, at, offering_id=None, **details) -> ProductEvent:
+    return ProductEvent(uuid.uuid4(), p.id, p.account_id, kind, at, offering_id or p.offering_id, None, details)
+
+
+def test_charged_spans_follow_trial_suspension_and_cancellation():
+    acc, off = account(), offering()
+    p = product(acc, off, utc(2026, 10, 1, 8))
+    events = [
+        event(p, "trial_started", utc(2026, 10, 1, 8)),
+        event(p, "trial_converted", utc(2026, 10, 15, 8)),
+        event(p, "suspended", utc(2026, 10, 20, 8), chargeDuringSuspension=False),
+        event(p, "resumed", utc(2026, 10, 25, 8), chargeDuringSuspension=False),
+        event(p, "suspended", utc(2026, 11, 2, 8), chargeDuringSuspension=True),  # charges go on
+        event(p, "cancelled", utc(2026, 11, 10, 8), when="immediate"),
+    ]
+    assert [(s.start, s.end) for s in charged_spans(p, events, acc.time_zone)] == [
+        (date(2026, 10, 15), date(2026, 10, 20)), (date(2026, 10, 25), date(2026, 11, 10))]
+    draft = generate(Subscriptions(acc, [p], {off.id: off}, events), cycle_period("2026-10", 1, acc.time_zone),
+                     [], tax.rate, "half_up")
+    assert recurring(draft) == [
+        (date(2026, 10, 15), date(2026, 10, 20), Decimal("4.84")),  # 30.00 × 5/31 = 4.838… → 4.84
+        (date(2026, 10, 25), date(2026, 11, 1), Decimal("6.77")),  # 30.00 × 7/31 = 6.774… → 6.77
+        (date(2026, 11, 1), date(2026, 11, 10), Decimal("9.00")),  # 30.00 × 9/30
+    ]
+
+
+def promo_offering(code: str | None) -> ProductOffering:
+    oid = uuid.uuid4()
+    fee = Price(uuid.uuid4(), oid, "recurring", Money.of("30.00", "EUR"), "month", None, Decimal(1), None, None)
+    promo = Price(uuid.uuid4(), oid, "discount", Money.of("5.00", "EUR"), None, None, Decimal(1), None, None,
+                  name="Autumn", duration_periods=1, promotion_code=code)
+    return ProductOffering(oid, "Mobile M", None, "active", "standard", (fee, promo), T0)
+
+
+@pytest.mark.parametrize(("ordered_with", "off"), [("AUTUMN", Decimal("-5.00")), (None, None), ("OTHER", None)])
+def test_a_promotion_needs_its_code_on_the_activation(ordered_with, off):
+    acc, offer = account(), promo_offering("AUTUMN")
+    p = product(acc, offer, utc(2026, 10, 1, 8))
+    activated = event(p, "activated", p.start_at, **({"promotionCode": ordered_with} if ordered_with else {}))
+    draft = generate(Subscriptions(acc, [p], {offer.id: offer}, [activated]),
+                     cycle_period("2026-10", 1, acc.time_zone), [], tax.rate, "half_up")
+    discounts = [l.net.amount for l in draft.lines if l.kind == "discount"]
+    # a fixed 5.00 off for one period: October only, never November
+    assert discounts == ([] if off is None else [off])
+
+
+def test_tax_exempt_account_is_billed_at_zero_in_the_exempt_category():
+    acc = replace(account(), tax_exemption=[{"reason": "diplomatic mission", "certificateNumber": "X-1"}])
+    off = offering()
+    draft = run(acc, "2026-10", [(product(acc, off, utc(2026, 9, 30, 22)), off)])
+    assert {(l.tax_category, l.tax_rate) for l in draft.lines} == {("exempt", Decimal(0))}
+    assert [(t.tax_category, t.taxable.amount, t.tax.amount) for t in draft.taxes] == [
+        ("exempt", Decimal("60.00"), Decimal("0"))]  # October + November, no VAT
+    assert draft.gross_total.amount == Decimal("60.00")
+
+
+def test_a_bundle_is_charged_its_own_and_its_offerings_prices():
+    acc, mobile, tv = account(), offering("30.00"), offering("15.00", name="TV")
+    bundle = replace(offering("0.00", name="Home Duo"), prices=(), is_bundle=True,
+                     bundled_offering_ids=(mobile.id, tv.id))
+    p = product(acc, bundle, utc(2026, 9, 30, 22))
+    subject = Subscriptions(acc, [p], {o.id: o for o in (bundle, mobile, tv)})
+    draft = generate(subject, cycle_period("2026-10", 1, acc.time_zone), [], tax.rate, "half_up")
+    assert [(l.description, l.net.amount) for l in draft.lines] == [
+        ("Mobile M, 2026-10-01 to 2026-10-31", Decimal("30.00")), ("TV, 2026-10-01 to 2026-10-31", Decimal("15.00")),
+        ("Mobile M, 2026-11-01 to 2026-11-30", Decimal("30.00")), ("TV, 2026-11-01 to 2026-11-30", Decimal("15.00")),
+    ]
+    assert {l.offering_id for l in draft.lines} == {bundle.id}  # the product's offering: credits find them

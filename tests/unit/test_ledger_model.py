@@ -93,3 +93,16 @@ def test_every_posting_balances(recurring, usage, tax, paid):
         assert debits == credits
         assert all((l.debit > 0) != (l.credit > 0) for l in e.lines)
     assert entries[0].totals()[0] == gross
+
+
+def test_an_invoice_whose_credits_outweigh_its_charges_debits_that_revenue():
+    # A suspension credit of 5.00 larger than the recurring charges, with 12.00 of usage:
+    # net -5.00 + 12.00 = 7.00, VAT 7.00 × 0.19 = 1.33, gross 8.33.
+    entry = InvoicePosting(new_id(), new_id(), "INV-1", datetime(2026, 12, 1, tzinfo=UTC), "EUR",
+                           Decimal("-5.00"), Decimal("12.00"), Decimal("1.33"), Decimal("8.33")).entry()
+    assert {(line.gl_account, line.debit, line.credit) for line in entry.lines} == {
+        (AR, Decimal("8.33"), Decimal(0)),
+        (REVENUE_RECURRING, Decimal("5.00"), Decimal(0)),  # recurring revenue reduced by 5.00
+        (REVENUE_USAGE, Decimal(0), Decimal("12.00")),
+        (VAT, Decimal(0), Decimal("1.33")),
+    }  # debits 8.33 + 5.00 = 13.33 = credits 12.00 + 1.33

@@ -6,38 +6,60 @@ Decisions (the issue's, recorded here so the code can be read against them):
   day at 00:00 in the account's time zone: BCD 15, "2026-10" = [2026-10-15 00:00, 2026-11-15 00:00)
   local. Periods are half-open; `period_end` and a line's `service_end` are the first day NOT covered.
   The bill run for a period runs after it closes and issues the invoice dated the period's end date
-  (local); due date = issue date + 14 days.
+  (local); due date = issue date + the account's payment terms (`payment_terms_days`, 14 by default).
 - Telecom convention: recurring charges in advance, usage in arrears. The invoice for period P carries
   (a) every recurring charge not yet billed for a product, from its start up to the end of P+1 (the
   first invoice catches up a mid-period activation, prorated, and bills P+1 in advance; later invoices
-  bill just P+1), and (b) all rated, unbilled usage dated before the end of P (late usage of earlier
-  periods included), one line per product and usage type.
-- Proration by calendar day in the account's time zone: fraction = days active in the period / days
-  in the period (start Oct 10 in Oct 1 - Nov 1: 22/31). A product with `end_at` bills only the days
-  before end_at's local date. No refunds in this slice: a period already billed is never re-billed.
-- What is already billed is derived from the existing recurring invoice lines (product, service
-  period), never from a mutable "billed through" flag, so `generate` is a pure function of its inputs
-  (Kill Bill style): a cycle period of a product counts as billed when any existing recurring line of
-  that product overlaps it.
+  bill just P+1), (b) all rated, unbilled usage dated before the end of P (late usage of earlier
+  periods included), one line per product and usage type, (c) one-time prices of products whose life
+  started before the end of P, and early-termination fees of cancellations before the end of P.
+- The subscription's life is read from its product events (Kill Bill style, `charged_spans`): charged
+  from `activated` / `trial_converted`, for the new offering from the day of an `upgraded` /
+  `downgraded` (that day included), not between `suspended` and `resumed` when the suspension stops
+  charges, until `cancelled` (immediate, or the end of term). Proration is by calendar day in the zone
+  of the invoiced account: fraction = days / days in the cycle period (Oct 10 to Oct 31 of October: 22/31).
+- What is already billed is derived from the existing lines (product, offering, service days), never
+  from a mutable "billed through" flag, so `generate` is a pure function of its inputs. Per cycle
+  period and offering, days billed and no longer due are CREDITED, days due and not yet billed are
+  CHARGED. A credit is a line of the same kind as the line it gives back (recurring, or discount for a
+  discount) with negative quantity and amount, `reverses_id` naming that line, and the description
+  starting "Credit:": it takes that line's own amount pro rata (net × days / line days), so it mirrors
+  what was billed, whatever price or discount applies today. VAT follows the line (same category, rate
+  of the new invoice's tax point). Ledger-wise a credit reduces the revenue of its kind.
+- An invoice never totals below zero: when the credits of a period exceed its charges, the credits are
+  left out and come back on the next invoice that has charges to set them against (a credit note for
+  a customer who leaves with a credit is not issued yet).
+- Prices: the recurring price version is chosen by `catalog.model.price_for_subscription` from when the
+  product moved to the offering (keep: grandfathered; next_cycle: from the next cycle start on or after
+  the new version's start), valid at the first charged day of the span. A bundle is charged its own
+  prices plus those of each bundled offering. Discounts (`discount_applies`, `discount_amount`) follow
+  each recurring charge they apply to as their own negative "discount" line, counted in bill periods
+  from when the product moved to the offering (period 0 is the one it started in); a promotion's code
+  is read from the activation event's details `promotionCode`.
+- Parent pays: a child account with `bill_to_parent` has no invoice; its charges go on its payer's
+  invoice, on the payer's cycle and zone, after the payer's own lines, each line's description starting
+  with the child's account number.
 - Each line is rounded once to the currency's minor units. VAT per EN 16931: lines are grouped by
   (tax category, rate), each group's tax = round(sum of its rounded line nets x rate), the invoice's
   tax is the sum of the groups, gross = net + tax: the invoice adds up to the cent. The tax point is
-  the issue date.
-- Recurring prices are taken in the account's currency and valid at the start of the charged span; an
-  offering whose recurring prices exist only in other currencies is an InvalidValue for the account.
+  the issue date. A tax-exempt account (TMF666 taxExemption) gets every line in category "exempt" at 0 %,
+  which the VAT breakdown shows.
+- Recurring prices are taken in the account's currency; an offering whose recurring prices exist only in
+  other currencies is an InvalidValue for the account.
 """
 
 from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from openbss.catalog.model import discount_amount, discount_applies, price_for_subscription
 from openbss.core.errors import InvalidValue
 from openbss.core.ids import new_id
 from openbss.core.money import RATED_QUANTUM, Money, total
@@ -45,10 +67,14 @@ from openbss.core.money import RATED_QUANTUM, Money, total
 if TYPE_CHECKING:
     from openbss.catalog.model import Price, ProductOffering
     from openbss.mediation.model import UsageTotal
-    from openbss.ordering.model import Product
+    from openbss.ordering.model import Product, ProductEvent
     from openbss.party.model import BillingAccount
 
-PAYMENT_TERM = timedelta(days=14)
+# Line kinds. "recurring" and "discount" lines cover service days and are what a change of a product's life
+# reverses; "oneTime" and "fee" (an early-termination fee) are charged once per product.
+LINE_KINDS = ("recurring", "discount", "oneTime", "fee", "usage")
+PRORATED_KINDS = ("recurring", "discount")
+EXEMPT = "exempt"
 INVOICE_STATES = ("sent", "partiallyPaid", "settled")
 OPEN_STATES = ("sent", "partiallyPaid")
 _PERIOD = re.compile(r"(\d{4})-(\d{2})")
@@ -119,7 +145,7 @@ def period_containing(day: date, bill_cycle_day: int, time_zone: str) -> BillPer
 class InvoiceLine:
     id: uuid.UUID
     line_no: int
-    kind: str  # "recurring" | "usage"
+    kind: str  # one of LINE_KINDS
     description: str
     product_id: uuid.UUID
     offering_id: uuid.UUID
@@ -131,6 +157,7 @@ class InvoiceLine:
     net: Money
     tax_category: str
     tax_rate: Decimal
+    reverses_id: uuid.UUID | None = None  # a credit: the line whose days it gives back
 
 
 @dataclass(frozen=True)
@@ -202,121 +229,368 @@ class OpenInvoice:
 
 
 @dataclass(frozen=True)
+class Subscriptions:
+    """One account's products and what billing reads about them: the generator's input per account.
+
+    `offerings` holds every offering the products ran on (also before an upgrade) and the offerings bundled
+    in a bundle; `events` are the account's product events (ordering.service.product_events); `segment` is
+    the customer's segment, for loyalty discounts."""
+
+    account: BillingAccount
+    products: Sequence[Product]
+    offerings: Mapping[uuid.UUID, ProductOffering]
+    events: Sequence[ProductEvent] = ()
+    usage_totals: Sequence[UsageTotal] = ()
+    segment: str | None = None
+
+
+@dataclass(frozen=True)
 class _Charge:
-    """A line before numbering and tax: what `generate` collects from recurring and usage."""
+    """A line before numbering and tax: what `generate` collects from recurring, one-time, fees and usage."""
 
     kind: str
     description: str
-    product: Product
-    offering: ProductOffering
+    product_id: uuid.UUID
+    offering_id: uuid.UUID
+    tax_category: str
     usage_type: str | None
     quantity: Decimal
     unit: str
     service_start: date | None
     service_end: date | None
     net: Money
+    reverses_id: uuid.UUID | None = None
 
 
-def _recurring_prices(offering: ProductOffering, currency: str, at: datetime) -> list[Price]:
-    priced_in = {p.currency for p in offering.prices if p.kind == "recurring"}
+@dataclass(frozen=True)
+class Span:
+    """Local days [start, end) on which a product is charged for `offering_id` (end None: still running);
+    `since` is when the product moved to that offering (its price versions and discount periods count from
+    there)."""
+
+    offering_id: uuid.UUID
+    start: date
+    end: date | None
+    since: datetime
+
+
+def charged_spans(product: Product, events: Sequence[ProductEvent], time_zone: str) -> list[Span]:
+    """The product's charged spans from its events (see ordering.service.product_events): charging starts at
+    `activated` / `trial_converted`, moves to the new offering at `upgraded` / `downgraded` (the change day is
+    the new offering's), pauses from `suspended` to `resumed` when the suspension stops charges, and ends at
+    `cancelled`. A product without events (older data) is charged from start_at to end_at."""
+    own = [e for e in events if e.product_id == product.id]
+    if not own:
+        end = local_date(product.end_at, time_zone) if product.end_at else None
+        return [Span(product.offering_id, local_date(product.start_at, time_zone), end, product.start_at)]
+    spans: list[Span] = []
+    offering_id, since, charging_from = product.offering_id, product.start_at, None
+    paused = False
+
+    def close(at: datetime) -> None:
+        if charging_from is not None:
+            spans.append(Span(offering_id, local_date(charging_from, time_zone), local_date(at, time_zone), since))
+
+    for e in own:
+        if e.kind in ("activated", "trial_converted"):
+            offering_id, since, charging_from = e.offering_id, e.at, e.at
+        elif e.kind in ("upgraded", "downgraded"):
+            close(e.at)
+            offering_id, since = e.offering_id, e.at
+            charging_from = None if paused else e.at
+        elif e.kind == "suspended" and not e.details.get("chargeDuringSuspension", False):
+            close(e.at)
+            charging_from, paused = None, True
+        elif e.kind == "resumed" and paused:
+            charging_from, paused = e.at, False
+        elif e.kind == "cancelled":
+            close(e.at)
+            charging_from = None
+            break
+    if charging_from is not None:
+        spans.append(Span(offering_id, local_date(charging_from, time_zone), None, since))
+    return [s for s in spans if s.end is None or s.start < s.end]
+
+
+def _days(start: date, end: date) -> set[date]:
+    return {start + timedelta(days=i) for i in range((end - start).days)}
+
+
+def _ranges(days: Iterable[date]) -> list[tuple[date, date]]:
+    """Contiguous [start, end) ranges of a set of days, in date order."""
+    result: list[tuple[date, date]] = []
+    for day in sorted(days):
+        if result and result[-1][1] == day:
+            result[-1] = (result[-1][0], day + timedelta(days=1))
+        else:
+            result.append((day, day + timedelta(days=1)))
+    return result
+
+
+def _periods_between(first: BillPeriod, later: BillPeriod) -> int:
+    return (later.start.year - first.start.year) * 12 + later.start.month - first.start.month
+
+
+def _cycle_start_on_or_after(at: datetime, bill_cycle_day: int, time_zone: str) -> datetime:
+    period = period_containing(local_date(at, time_zone), bill_cycle_day, time_zone)
+    return period.start_at if period.start_at >= at else period.next().start_at
+
+
+def _recurring_price(offering: ProductOffering, currency: str, since: datetime, at: datetime,
+                     bill_cycle_day: int, time_zone: str) -> Price | None:
+    """The recurring price version that applies at `at` to a subscription on `offering` since `since`, under
+    each version's change policy (keep: grandfathered; next_cycle: from the next cycle start)."""
+    versions = [p for p in offering.prices if p.kind == "recurring"]
+    priced_in = {p.currency for p in versions}
     if priced_in and currency not in priced_in:
         raise InvalidValue(
             "currency", currency,
             f"has no recurring price in offering {offering.name!r} (priced in {', '.join(sorted(priced_in))})",
         )
-    return offering.recurring_prices(currency, at)
+    versions = [p for p in versions if p.currency == currency]
+    price = price_for_subscription(
+        versions, since, at, lambda t: _cycle_start_on_or_after(t, bill_cycle_day, time_zone))
+    # A charge whose first version started after the subscription did takes the version valid now.
+    return price or next(iter(offering.recurring_prices(currency, at)), None)
 
 
-def _billed(product_id: uuid.UUID, period: BillPeriod, existing: Sequence[InvoiceLine]) -> bool:
-    return any(
-        line.product_id == product_id and line.service_start < period.end and period.start < line.service_end
-        for line in existing
+def _components(offering: ProductOffering, offerings: Mapping[uuid.UUID, ProductOffering]) -> list[ProductOffering]:
+    """What a product on `offering` is charged for: the offering, and for a bundle each bundled offering too."""
+    return [offering, *(offerings[o] for o in offering.bundled_offering_ids)]
+
+
+@dataclass(frozen=True)
+class _Context:
+    """What every charge of one account on one invoice needs."""
+
+    payer: BillingAccount  # the invoice's account: its cycle, zone and currency
+    subject: Subscriptions
+    label: str  # "" for the payer's own products; "ACC-000002: " for a child's on a consolidated invoice
+    rounding: str
+
+    @property
+    def currency(self) -> str:
+        return self.payer.currency
+
+    def offering(self, offering_id: uuid.UUID) -> ProductOffering:
+        return self.subject.offerings[offering_id]
+
+    def held(self, at: datetime) -> set[uuid.UUID]:
+        return {p.offering_id for p in self.subject.products if p.is_active_at(at)}
+
+    def promotion_code(self, product: Product) -> str | None:
+        """The promotion code the product was ordered with, from its activation event's details."""
+        return next((e.details.get("promotionCode") for e in self.subject.events
+                     if e.product_id == product.id and e.kind in ("activated", "trial_started")), None)
+
+
+def _recurring_range(ctx: _Context, product: Product, span: Span, period: BillPeriod, start: date,
+                     end: date) -> list[_Charge]:
+    """The recurring charges (each component's price, prorated by day) for [start, end) of `period`, each
+    followed by the discounts that apply to it."""
+    tz, payer = ctx.payer.time_zone, ctx.payer
+    at = local_midnight(start, tz)
+    offering = ctx.offering(span.offering_id)
+    days = (end - start).days
+    label = "" if days == period.days else f" ({days}/{period.days} days)"
+    when = f"{start.isoformat()} to {(end - timedelta(days=1)).isoformat()}{label}"
+    quantity = (Decimal(days) / period.days).quantize(RATED_QUANTUM)
+    discounts = [
+        d for d in offering.discounts(at)
+        if discount_applies(d, segment=ctx.subject.segment, held_offering_ids=ctx.held(at),
+                            promotion_code=ctx.promotion_code(product), at=at)
+        and (d.amount is None or d.amount.currency == ctx.currency)
+    ]
+    index = _periods_between(period_containing(local_date(span.since, tz), payer.bill_cycle_day, tz), period)
+    charges = []
+    for component in _components(offering, ctx.subject.offerings):
+        price = _recurring_price(component, ctx.currency, span.since, at, payer.bill_cycle_day, tz)
+        if price is None:
+            continue
+        # Multiply before dividing: 31.00 x 10 / 31 is exactly 10.00 even with rounding "up".
+        net = Money(price.amount.amount * days / period.days, ctx.currency).rounded(ctx.rounding)
+        charges.append(_Charge(
+            "recurring", f"{ctx.label}{component.name}, {when}", product.id, offering.id, offering.tax_category,
+            None, quantity, "month", start, end, net))
+        for d in discounts:
+            if d.applies_to is not None and d.applies_to != price.name:
+                continue
+            off = discount_amount(d, net, index).rounded(ctx.rounding)
+            if off.is_zero():
+                continue
+            what = f"{d.percentage.normalize():f} %" if d.percentage is not None else str(d.amount)
+            name = d.name or ("promotion " + d.promotion_code if d.promotion_code else "discount")
+            charges.append(_Charge(
+                "discount", f"{ctx.label}{name} ({what} off {component.name}), {when}", product.id, offering.id,
+                offering.tax_category, None, quantity, "month", start, end, -off))
+    return charges
+
+
+def _reversal(ctx: _Context, line: InvoiceLine, start: date, end: date, period: BillPeriod) -> _Charge:
+    """Give back `line`'s charge for [start, end): its own amount pro rata, so the credit mirrors exactly what
+    was billed (price version, discount) whatever the catalog says today."""
+    days = (end - start).days
+    line_days = (line.service_end - line.service_start).days
+    return _Charge(
+        line.kind, f"Credit: {line.description.split(', ')[0]}, {start.isoformat()} to "
+        f"{(end - timedelta(days=1)).isoformat()} ({days}/{period.days} days not used)",
+        line.product_id, line.offering_id, line.tax_category, None,
+        -(Decimal(days) / period.days).quantize(RATED_QUANTUM), line.unit, start, end,
+        # Multiply before dividing, as for the charge: 30.00 x 21 / 30 = 21.00 exactly.
+        -Money(line.net.amount * days / line_days, ctx.currency).rounded(ctx.rounding), reverses_id=line.id,
     )
 
 
-def _recurring(
-    account: BillingAccount, through: BillPeriod, product: Product, offering: ProductOffering,
-    existing: Sequence[InvoiceLine], rounding: str,
-) -> list[_Charge]:
-    tz = account.time_zone
-    first_day = local_date(product.start_at, tz)
-    stop_day = min(through.end, local_date(product.end_at, tz)) if product.end_at else through.end
-    charges = []
-    period = period_containing(first_day, account.bill_cycle_day, tz)
-    while period.start < stop_day:
-        start, end = max(period.start, first_day), min(period.end, stop_day)
-        if start < end and not _billed(product.id, period, existing):
-            days = (end - start).days
-            label = "" if days == period.days else f" ({days}/{period.days} days)"
-            last_day = end - timedelta(days=1)
-            for price in _recurring_prices(offering, account.currency, local_midnight(start, tz)):
-                charges.append(_Charge(
-                    kind="recurring",
-                    description=f"{offering.name}, {start.isoformat()} to {last_day.isoformat()}{label}",
-                    product=product, offering=offering, usage_type=None,
-                    quantity=(Decimal(days) / period.days).quantize(RATED_QUANTUM), unit="month",
-                    service_start=start, service_end=end,
-                    # Multiply before dividing: 31.00 x 10 / 31 is exactly 10.00 even with rounding "up".
-                    net=Money(price.amount.amount * days / period.days, account.currency).rounded(rounding),
-                ))
+def _recurring(ctx: _Context, through: BillPeriod, product: Product, existing: Sequence[InvoiceLine]) -> list[_Charge]:
+    """Recurring charges, discounts and credits of one product up to the end of `through`: per cycle period,
+    the days the product should be charged for each offering (its spans) against the days already billed
+    (existing lines less their reversals). Days billed and no longer due are credited; days due and not
+    billed are charged."""
+    tz, bcd = ctx.payer.time_zone, ctx.payer.bill_cycle_day
+    spans = charged_spans(product, ctx.subject.events, tz)
+    mine = [line for line in existing if line.product_id == product.id and line.service_start is not None]
+    reversed_days: dict[uuid.UUID, set[date]] = {}
+    for line in mine:
+        if line.reverses_id is not None:
+            reversed_days.setdefault(line.reverses_id, set()).update(_days(line.service_start, line.service_end))
+    billed = {line.id: _days(line.service_start, line.service_end) - reversed_days.get(line.id, set())
+              for line in mine if line.reverses_id is None and line.kind in PRORATED_KINDS}
+    starts = [s.start for s in spans] + [line.service_start for line in mine]
+    if not starts:
+        return []
+    charges: list[_Charge] = []
+    period = period_containing(min(starts), bcd, tz)
+    while period.start < through.end:
+        due: dict[uuid.UUID, set[date]] = {}
+        for span in spans:
+            end = period.end if span.end is None else min(span.end, period.end)
+            if max(span.start, period.start) < end:
+                due.setdefault(span.offering_id, set()).update(_days(max(span.start, period.start), end))
+        for line in mine:
+            if line.id in billed and period.start <= line.service_start < period.end:
+                for start, end in _ranges(billed[line.id] - due.get(line.offering_id, set())):
+                    charges.append(_reversal(ctx, line, start, end, period))
+        covered: dict[uuid.UUID, set[date]] = {}
+        for line in mine:
+            if line.id in billed and line.kind == "recurring" and period.start <= line.service_start < period.end:
+                covered.setdefault(line.offering_id, set()).update(billed[line.id])
+        for span in spans:
+            end = period.end if span.end is None else min(span.end, period.end)
+            if max(span.start, period.start) >= end:
+                continue
+            todo = _days(max(span.start, period.start), end) - covered.get(span.offering_id, set())
+            for start, stop in _ranges(todo):
+                charges += _recurring_range(ctx, product, span, period, start, stop)
         period = period.next()
     return charges
 
 
-def _usage(
-    usage_totals: Iterable[UsageTotal], products: dict[uuid.UUID, tuple[Product, ProductOffering]],
-    currency: str, rounding: str,
-) -> list[_Charge]:
-    """One charge per product and usage type, in the order of `products`, rounded after summing."""
+def _one_time(ctx: _Context, period: BillPeriod, product: Product, existing: Sequence[InvoiceLine]) -> list[_Charge]:
+    """One-time prices of the offering the product started on, billed once on the invoice of the period its
+    life started in (or the first one after), and the early-termination fee of an immediate cancellation."""
+    tz = ctx.payer.time_zone
+    done = {line.kind for line in existing if line.product_id == product.id}
+    charges = []
+    for e in ctx.subject.events:
+        if e.product_id != product.id or local_date(e.at, tz) >= period.end:
+            continue
+        day = local_date(e.at, tz)
+        if e.kind in ("activated", "trial_started") and "oneTime" not in done:
+            offering = ctx.offering(e.offering_id)
+            for component in _components(offering, ctx.subject.offerings):
+                for price in component.one_time_prices(ctx.currency, e.at):
+                    charges.append(_Charge(
+                        "oneTime", f"{ctx.label}{component.name}: {price.name or 'one-time charge'}, {day.isoformat()}",
+                        product.id, offering.id, offering.tax_category, None, Decimal(1), "each", day,
+                        day + timedelta(days=1), price.amount.rounded(ctx.rounding)))
+        fee = e.details.get("earlyTerminationFee")
+        if e.kind == "cancelled" and fee and "fee" not in done:
+            offering = ctx.offering(e.offering_id)
+            amount = Money.of(fee["value"], fee["unit"])
+            if amount.currency != ctx.currency:
+                raise InvalidValue("earlyTerminationFee.unit", amount.currency, f"differs from the account's {ctx.currency}")
+            charges.append(_Charge(
+                "fee", f"{ctx.label}{offering.name}: early-termination fee, cancelled {day.isoformat()}", product.id,
+                offering.id, offering.tax_category, None, Decimal(1), "each", day, day + timedelta(days=1),
+                amount.rounded(ctx.rounding)))
+    return charges
+
+
+def _usage(ctx: _Context) -> list[_Charge]:
+    """One charge per product and usage type, in product order, rounded after summing."""
+    products = {p.id: p for p in ctx.subject.products}
     grouped: dict[tuple[uuid.UUID, str], list[UsageTotal]] = {}
-    for u in usage_totals:
+    for u in ctx.subject.usage_totals:
         if u.product_id not in products:
             raise InvalidValue("usage.productId", str(u.product_id), "is not a product of this account")
         grouped.setdefault((u.product_id, u.usage_type), []).append(u)
     rank = {product_id: i for i, product_id in enumerate(products)}
     charges = []
     for (product_id, usage_type), totals in sorted(grouped.items(), key=lambda kv: (rank[kv[0][0]], kv[0][1])):
-        product, offering = products[product_id]
+        # Usage is the offering's the product has now: rated usage carries no offering of its own.
+        offering = ctx.offering(products[product_id].offering_id)
         charges.append(_Charge(
-            kind="usage",
-            description=f"{offering.name}, {usage_type} usage",
-            product=product, offering=offering, usage_type=usage_type,
-            quantity=sum((u.quantity for u in totals), Decimal(0)), unit=totals[0].unit,
-            service_start=None, service_end=None,
-            net=total((u.amount for u in totals), currency).rounded(rounding),
+            "usage", f"{ctx.label}{offering.name}, {usage_type} usage", product_id, offering.id,
+            offering.tax_category, usage_type, sum((u.quantity for u in totals), Decimal(0)), totals[0].unit,
+            None, None, total((u.amount for u in totals), ctx.currency).rounded(ctx.rounding),
         ))
     return charges
 
 
+def _charges(ctx: _Context, period: BillPeriod, existing: Sequence[InvoiceLine]) -> list[_Charge]:
+    through = period.next()
+    products = sorted(ctx.subject.products, key=lambda p: (p.start_at, p.id))
+    charges = []
+    for p in products:
+        charges += _one_time(ctx, period, p, existing)
+        charges += _recurring(ctx, through, p, existing)
+    return charges + _usage(replace(ctx, subject=replace(ctx.subject, products=products)))
+
+
 def generate(
-    account: BillingAccount,
+    payer: Subscriptions,
     period: BillPeriod,
-    products_with_offerings: Sequence[tuple[Product, ProductOffering]],
-    existing_recurring_lines: Sequence[InvoiceLine],
-    usage_totals: Sequence[UsageTotal],
+    existing_lines: Sequence[InvoiceLine],
     tax_rates: TaxRates,
     rounding: str,
+    children: Sequence[Subscriptions] = (),
 ) -> InvoiceDraft | None:
-    """The invoice for `period` of `account`, or None when there is nothing to bill.
+    """The invoice for `period` of `payer.account`, or None when there is nothing to bill.
 
-    Lines come product by product (oldest first): recurring spans in date order, then usage by type.
-    A product's status needs no test: its start_at/end_at decide which days it is billed for.
+    `existing_lines` are the lines already billed (on any invoice) for the products of `payer` and
+    `children`, all kinds but usage. `children` are the accounts whose charges go on this invoice ("parent
+    pays"): each is charged on the payer's cycle, in the payer's zone, and its lines follow the payer's own,
+    account by account, each description starting with the child's account number. Per account, lines come
+    product by product (oldest first): one-time charges, recurring spans in date order with their discounts
+    and credits, then usage by type.
     """
-    products = {p.id: (p, o) for p, o in sorted(products_with_offerings, key=lambda po: (po[0].start_at, po[0].id))}
-    through = period.next()
-    charges = [
-        c for p, o in products.values() for c in _recurring(account, through, p, o, existing_recurring_lines, rounding)
-    ]
-    charges += _usage(usage_totals, products, account.currency, rounding)
+    account = payer.account
+    charges = []
+    for subject in (payer, *children):
+        label = "" if subject is payer else f"{subject.account.number}: "
+        charges += _charges(_Context(account, subject, label, rounding), period, existing_lines)
+    draft = _draft(account, period, charges, tax_rates, rounding)
+    if draft is not None and draft.gross_total.amount < 0:
+        # Credits larger than the charges would make a credit note, which billing does not issue: they wait
+        # for the next invoice with charges, where `generate` finds them again (nothing is stored meanwhile).
+        draft = _draft(account, period, [c for c in charges if c.reverses_id is None], tax_rates, rounding)
+    return draft
+
+
+def _draft(account: BillingAccount, period: BillPeriod, charges: Sequence[_Charge], tax_rates: TaxRates,
+           rounding: str) -> InvoiceDraft | None:
     if not charges:
         return None
     issue_date = period.end
     lines = tuple(
         InvoiceLine(
-            id=new_id(), line_no=n, kind=c.kind, description=c.description, product_id=c.product.id,
-            offering_id=c.offering.id, usage_type=c.usage_type, quantity=c.quantity, unit=c.unit,
-            service_start=c.service_start, service_end=c.service_end, net=c.net, tax_category=c.offering.tax_category,
-            tax_rate=tax_rates(account.country, c.offering.tax_category, issue_date),
+            id=new_id(), line_no=n, kind=c.kind, description=c.description, product_id=c.product_id,
+            offering_id=c.offering_id, usage_type=c.usage_type, quantity=c.quantity, unit=c.unit,
+            service_start=c.service_start, service_end=c.service_end, net=c.net,
+            # VAT follows the invoiced party: an exempt payer's lines are all exempt, credits included.
+            tax_category=EXEMPT if account.tax_exempt else c.tax_category,
+            tax_rate=tax_rates(account.country, EXEMPT if account.tax_exempt else c.tax_category, issue_date),
+            reverses_id=c.reverses_id,
         )
         for n, c in enumerate(charges, start=1)
     )
@@ -324,8 +598,9 @@ def generate(
     net = total((line.net for line in lines), account.currency)
     tax = total((t.tax for t in taxes), account.currency)
     return InvoiceDraft(
-        account_id=account.id, period=period, issue_date=issue_date, due_date=issue_date + PAYMENT_TERM,
-        currency=account.currency, lines=lines, taxes=taxes, net_total=net, tax_total=tax, gross_total=net + tax,
+        account_id=account.id, period=period, issue_date=issue_date,
+        due_date=issue_date + timedelta(days=account.payment_terms_days), currency=account.currency, lines=lines,
+        taxes=taxes, net_total=net, tax_total=tax, gross_total=net + tax,
     )
 
 

@@ -3,13 +3,17 @@
 `bill_account` is the dispatcher around the pure generator (`billing.model.generate`): it locks the
 account (`advisory_lock("account", id)`: billing and payments of one account are serialized), returns
 the invoice of that period if one exists (the bill run is safe to run twice: UNIQUE(account_id,
-period_start) backs this up), loads products, offerings, already billed recurring lines and the unbilled
-usage it claims for the new invoice id, calls the generator and saves the result. The invoice number
+period_start) backs this up), loads, for the account and every account it pays for ("parent pays",
+`bill_to_parent` children, recursively), products, their events, offerings, the customer's segment and
+the unbilled usage it claims for the new invoice id, plus the lines already billed for those products,
+calls the generator and saves the result. An account that bills to its parent gets no invoice of its own. The invoice number
 (gapless per issue year, INV-2026-000001) is taken only when an invoice is actually written; with no
 lines, no invoice and no number. A period is billed only once it has closed in the account's zone.
 
 An issued invoice is never updated except `amount_paid` and `state` ("sent" -> "partiallyPaid" ->
-"settled"), by `apply_payment`.
+"settled"), by `apply_payment`. Issuing emits CustomerBillCreateEvent, a payment that moves the state
+CustomerBillStateChangeEvent (TMF678 names, through the outbox).
+
 """
 
 from __future__ import annotations
@@ -25,11 +29,13 @@ from openbss.billing import tax
 from openbss.billing.model import (
     OPEN_STATES,
     BilledLine,
+    BillPeriod,
     Invoice,
     InvoiceDraft,
     InvoiceLine,
     InvoiceTax,
     OpenInvoice,
+    Subscriptions,
     cycle_period,
     generate,
     parse_period,
@@ -38,6 +44,7 @@ from openbss.billing.tables import invoice, invoice_line, invoice_tax
 from openbss.catalog import service as catalog
 from openbss.core.clock import Clock
 from openbss.core.errors import Conflict, DomainError, InvalidValue, NotFound
+from openbss.core.events import ResourceEvent
 from openbss.core.ids import new_id, parse_id
 from openbss.core.money import Money, total
 from openbss.db.numbering import next_number
@@ -48,7 +55,9 @@ from openbss.ledger.model import InvoicePosting
 from openbss.mediation import service as mediation
 from openbss.ordering import service as ordering
 from openbss.party import service as party
+from openbss.party.model import BillingAccount
 
+BILL_API = "customerBillManagement"  # the TMF678 base path's name, as TMF688 events name the API
 INVOICE_FILTERS = {"state": invoice.c.state}
 LINE_FILTERS = {"type": invoice_line.c.kind}
 
@@ -79,7 +88,7 @@ def _line(row: sa.Row) -> InvoiceLine:
         id=m["id"], line_no=m["line_no"], kind=m["kind"], description=m["description"], product_id=m["product_id"],
         offering_id=m["offering_id"], usage_type=m["usage_type"], quantity=m["quantity"], unit=m["unit"],
         service_start=m["service_start"], service_end=m["service_end"], net=Money(m["net_amount"], m["currency"]),
-        tax_category=m["tax_category"], tax_rate=m["tax_rate"],
+        tax_category=m["tax_category"], tax_rate=m["tax_rate"], reverses_id=m["reverses_id"],
     )
 
 
@@ -170,11 +179,41 @@ def _find(uow: UnitOfWork, account_id: uuid.UUID, period_start) -> Invoice | Non
     return None if row is None else get_invoice(uow, row.id)
 
 
-def _recurring_lines(uow: UnitOfWork, account_id: uuid.UUID) -> list[InvoiceLine]:
+def _existing_lines(uow: UnitOfWork, product_ids: list[uuid.UUID]) -> list[InvoiceLine]:
+    """Lines already billed for these products, on whichever invoice (a child's sit on its payer's)."""
     rows = uow.conn.execute(
-        sa.select(invoice_line).where(invoice_line.c.account_id == account_id, invoice_line.c.kind == "recurring")
+        sa.select(invoice_line).where(invoice_line.c.product_id.in_(product_ids), invoice_line.c.kind != "usage")
+        .order_by(invoice_line.c.id)
     )
     return [_line(r) for r in rows]
+
+
+def _paid_for(uow: UnitOfWork, account_id: uuid.UUID) -> list[BillingAccount]:
+    """The accounts whose charges go on this account's invoice: children that bill to their parent, and
+    theirs, depth first in creation order (the party domain refuses cyclic hierarchies)."""
+    result = []
+    for child in party.account_children(uow, account_id):
+        if child.bill_to_parent:
+            result += [child, *_paid_for(uow, child.id)]
+    return result
+
+
+def _subscriptions(uow: UnitOfWork, account: BillingAccount, period: BillPeriod,
+                   invoice_id: uuid.UUID) -> Subscriptions:
+    """What the generator needs about one account for `period`'s invoice (events up to the end of the next
+    period, billed in advance); its usage dated before the period's end is claimed for `invoice_id`."""
+    products = ordering.products_for_account(uow, account.id)
+    events = ordering.product_events(uow, account.id, period.next().end_at)
+    wanted = {p.offering_id for p in products} | {e.offering_id for e in events} | {
+        e.from_offering_id for e in events if e.from_offering_id is not None}
+    offerings = {}
+    while wanted:
+        offering_id = wanted.pop()
+        offerings[offering_id] = catalog.get_offering(uow, offering_id)
+        wanted |= set(offerings[offering_id].bundled_offering_ids) - offerings.keys()
+    segment = party.get_customer(uow, account.customer_id).segment if account.customer_id else None
+    usage = mediation.claim_unbilled_usage(uow, account.id, period.end_at, invoice_id)
+    return Subscriptions(account, products, offerings, events, usage, segment)
 
 
 def _save(uow: UnitOfWork, invoice_id: uuid.UUID, draft: InvoiceDraft) -> Invoice:
@@ -201,7 +240,7 @@ def _save(uow: UnitOfWork, invoice_id: uuid.UUID, draft: InvoiceDraft) -> Invoic
             "offering_id": line.offering_id, "usage_type": line.usage_type, "quantity": line.quantity,
             "unit": line.unit, "service_start": line.service_start, "service_end": line.service_end,
             "net_amount": line.net.amount, "tax_category": line.tax_category, "tax_rate": line.tax_rate,
-            "currency": inv.currency,
+            "currency": inv.currency, "reverses_id": line.reverses_id,
         }
         for line in inv.lines
     ])
@@ -214,12 +253,13 @@ def _save(uow: UnitOfWork, invoice_id: uuid.UUID, draft: InvoiceDraft) -> Invoic
 
 
 def _post(uow: UnitOfWork, inv: Invoice) -> None:
-    def net_of(kind: str) -> Money:
-        return total((line.net for line in inv.lines if line.kind == kind), inv.currency)
+    def net_of(usage: bool) -> Money:
+        return total((line.net for line in inv.lines if (line.kind == "usage") == usage), inv.currency)
 
+    # The chart has two revenue accounts: one-time charges, fees, discounts and credits count with recurring.
     ledger.post_invoice(uow, InvoicePosting(
         invoice_id=inv.id, account_id=inv.account_id, number=inv.number, posted_at=uow.now(), currency=inv.currency,
-        recurring_net=net_of("recurring").amount, usage_net=net_of("usage").amount, tax=inv.tax_total.amount,
+        recurring_net=net_of(usage=False).amount, usage_net=net_of(usage=True).amount, tax=inv.tax_total.amount,
         gross=inv.gross_total.amount,
     ))
 
@@ -238,19 +278,18 @@ def _bill(uow: UnitOfWork, account_id: uuid.UUID, period: str) -> tuple[str, Inv
             f"period={period!r} of billing account {account.number} runs until {bill_period.end_at.isoformat()}"
             " and cannot be billed before it closes"
         )
-    offerings = {}
-    products = []
-    for product in ordering.products_for_account(uow, account_id):
-        if product.offering_id not in offerings:
-            offerings[product.offering_id] = catalog.get_offering(uow, product.offering_id)
-        products.append((product, offerings[product.offering_id]))
+    if account.bill_to_parent:
+        return "nothing", None  # its charges are on the invoice of the account that pays for it
     invoice_id = new_id()
-    usage = mediation.claim_unbilled_usage(uow, account_id, bill_period.end_at, invoice_id)
-    draft = generate(account, bill_period, products, _recurring_lines(uow, account_id), usage, tax.rate, uow.rounding)
+    payer = _subscriptions(uow, account, bill_period, invoice_id)
+    children = [_subscriptions(uow, c, bill_period, invoice_id) for c in _paid_for(uow, account_id)]
+    existing = _existing_lines(uow, [p.id for s in (payer, *children) for p in s.products])
+    draft = generate(payer, bill_period, existing, tax.rate, uow.rounding, children)
     if draft is None:
         return "nothing", None
     inv = _save(uow, invoice_id, draft)
     _post(uow, inv)
+    uow.emit(ResourceEvent.created(BILL_API, "customerBill", inv.id))
     audit.record(uow, "invoice.issued", "invoice", inv.id, after={
         "number": inv.number, "accountId": inv.account_id, "period": period, "currency": inv.currency,
         "net": inv.net_total.amount, "tax": inv.tax_total.amount, "gross": inv.gross_total.amount,
@@ -261,7 +300,8 @@ def _bill(uow: UnitOfWork, account_id: uuid.UUID, period: str) -> tuple[str, Inv
 
 def bill_account(uow: UnitOfWork, account_id: uuid.UUID, period: str) -> Invoice | None:
     """The account's invoice for the bill cycle period starting in `period` (YYYY-MM): the existing one
-    if that period was billed already, a new one, or None when there is nothing to bill."""
+    if that period was billed already, a new one, or None when there is nothing to bill (also for an
+    account that bills to its parent: its charges are on the parent's invoice)."""
     return _bill(uow, account_id, period)[1]
 
 
@@ -324,6 +364,8 @@ def apply_payment(uow: UnitOfWork, invoice_id: uuid.UUID, amount: Money) -> None
     paid = inv.amount_paid + amount
     state = "settled" if paid == inv.gross_total else "partiallyPaid"
     uow.conn.execute(sa.update(invoice).where(invoice.c.id == invoice_id).values(amount_paid=paid.amount, state=state))
+    if state != inv.state:
+        uow.emit(ResourceEvent.state_changed(BILL_API, "customerBill", invoice_id))
     audit.record(
         uow, "invoice.paymentApplied", "invoice", invoice_id,
         before={"amountPaid": inv.amount_paid.amount, "state": inv.state},

@@ -53,10 +53,12 @@ invoice_line = sa.Table(
     sa.Column("tax_category", sa.Text, nullable=False),
     sa.Column("tax_rate", sa.Numeric(7, 6), nullable=False),
     sa.Column("currency", sa.CHAR(3), nullable=False),
+    # A credit names the line whose days it gives back (billing.model: credits are negative lines).
+    uuid_ref("reverses_id", "invoice_line.id", nullable=True),
     sa.UniqueConstraint("invoice_id", "line_no"),
-    sa.CheckConstraint("kind IN ('recurring', 'usage')", name="kind"),
-    # The generator finds what is already billed by (account, product, service period).
-    sa.Index("ix_invoice_line_recurring", "account_id", "product_id", postgresql_where=sa.text("kind = 'recurring'")),
+    sa.CheckConstraint("kind IN ('recurring', 'discount', 'oneTime', 'fee', 'usage')", name="kind"),
+    # The generator reads what is already billed per product: a child's lines sit on its parent's invoice.
+    sa.Index("ix_invoice_line_billed", "product_id", postgresql_where=sa.text("kind <> 'usage'")),
 )
 
 invoice_tax = sa.Table(

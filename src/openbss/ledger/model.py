@@ -111,6 +111,12 @@ def _lines(*pairs: tuple[str, Decimal, Decimal]) -> tuple[JournalLine, ...]:
     return tuple(JournalLine(a, d, c) for a, d, c in pairs if d or c)
 
 
+def _credit(gl_account: str, amount: Decimal) -> tuple[str, Decimal, Decimal]:
+    """A signed credit: an invoice whose credits outweigh its charges in one revenue account (a downgrade
+    credit larger than the new charges) reduces that revenue, which is a debit."""
+    return gl_account, max(-amount, Decimal(0)), max(amount, Decimal(0))
+
+
 @dataclass(frozen=True)
 class InvoicePosting:
     invoice_id: uuid.UUID
@@ -134,9 +140,9 @@ class InvoicePosting:
             description=f"Invoice {self.number}",
             lines=_lines(
                 (AR, self.gross, zero),
-                (REVENUE_RECURRING, zero, self.recurring_net),
-                (REVENUE_USAGE, zero, self.usage_net),
-                (VAT, zero, self.tax),
+                _credit(REVENUE_RECURRING, self.recurring_net),
+                _credit(REVENUE_USAGE, self.usage_net),
+                _credit(VAT, self.tax),
             ),
         )
 
