@@ -103,6 +103,7 @@ class ProductOrderItem:
     trial_days: int | None = None
     term: NewTerm | None = None
     early_termination_fee: Money | None = None
+    promotion_code: str | None = None  # billing applies the offering's discounts that carry this code
 
 
 @dataclass(frozen=True)

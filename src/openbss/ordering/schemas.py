@@ -89,6 +89,8 @@ class OrderItemIn(TmfIn):
     item_term: list[OrderTermIn] = Field(default_factory=list, alias="itemTerm")
     trial_period: QuantityIn | None = Field(None, alias="trialPeriod", description="extension: {amount, units: day}")
     early_termination_fee: MoneyIn | None = Field(None, alias="earlyTerminationFee", description="extension")
+    promotion_code: str | None = Field(None, alias="promotionCode",
+                                       description="extension: the code of a promotion (a discount) of the offering")
 
     def command(self, i: int) -> NewOrderItem:
         f = f"productOrderItem[{i}]"
@@ -110,6 +112,7 @@ class OrderItemIn(TmfIn):
             term=NewTerm(_whole(term.duration, MONTHS, f"{f}.itemTerm[0].duration"), term.auto_renewal) if term else None,
             early_termination_fee=(self.early_termination_fee.money(f"{f}.earlyTerminationFee")
                                    if self.early_termination_fee else None),
+            promotion_code=self.promotion_code,
         )
 
 
@@ -176,6 +179,7 @@ def _item_out(i: ProductOrderItem, base: str) -> dict[str, Any]:
         if i.term else None,
         "trialPeriod": {"amount": i.trial_days, "units": "day"} if i.trial_days else None,
         "earlyTerminationFee": money_out(i.early_termination_fee),
+        "promotionCode": i.promotion_code,
     })
 
 

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 
 from openbss.audit import service as audit
 from openbss.catalog import service as catalog
-from openbss.catalog.model import Price, is_eligible
+from openbss.catalog.model import Price, ProductOffering, is_eligible
 from openbss.core.errors import Conflict, InvalidValue, NotFound
 from openbss.core.events import ResourceEvent
 from openbss.core.ids import new_id, parse_id
@@ -78,6 +78,7 @@ class NewOrderItem:
     trial_days: int | None = None
     term: NewTerm | None = None
     early_termination_fee: Money | None = None
+    promotion_code: str | None = None
 
 
 @dataclass(frozen=True)
@@ -156,7 +157,7 @@ def _item(r: sa.Row) -> ProductOrderItem:
     return ProductOrderItem(
         id=r.id, action=r.action, offering_id=r.offering_id, service_id=r.service_id, product_id=r.product_id,
         label=r.label, state=r.state, trial_days=r.trial_days, term=term,
-        early_termination_fee=_money(r.etf_amount, r.etf_currency),
+        early_termination_fee=_money(r.etf_amount, r.etf_currency), promotion_code=r.promotion_code,
     )
 
 
@@ -166,6 +167,7 @@ def _item_row(i: ProductOrderItem, order: ProductOrder) -> dict[str, Any]:
         "state": i.state, "offering_id": i.offering_id, "service_id": i.service_id, "product_id": i.product_id,
         "trial_days": i.trial_days, "term_months": i.term.months if i.term else None,
         "auto_renew": i.term.auto_renew if i.term else False, **_fee_columns(i.early_termination_fee),
+        "promotion_code": i.promotion_code,
     }
 
 
@@ -257,7 +259,7 @@ def _buyer(uow: UnitOfWork, account: BillingAccount, channel: str | None) -> Buy
     return Buyer(account, party.get_customer(uow, account.customer_id).segment, channel)
 
 
-def _check_offering(uow: UnitOfWork, offering_id: uuid.UUID | None, field: str, buyer: Buyer) -> None:
+def _check_offering(uow: UnitOfWork, offering_id: uuid.UUID | None, field: str, buyer: Buyer) -> ProductOffering:
     if offering_id is None:
         raise InvalidValue(field, None, "is required")
     offering = catalog.get_offering(uow, offering_id, field=field)
@@ -269,6 +271,7 @@ def _check_offering(uow: UnitOfWork, offering_id: uuid.UUID | None, field: str, 
         raise InvalidValue(
             field, str(offering.id), f"has no price in {account.currency}, the currency of billing account {account.number}"
         )
+    return offering
 
 
 def _check_service_ids_free(uow: UnitOfWork, service_ids: list[str | None]) -> None:
@@ -309,7 +312,7 @@ def _check_existing(uow: UnitOfWork, item: NewOrderItem, i: int, buyer: Buyer, a
     if p.account_id != account.id:
         raise InvalidValue(field, str(p.id), f"is a product of another billing account than {account.number}")
     for name, value in (("trialPeriod", item.trial_days), ("itemTerm", item.term),
-                        ("earlyTerminationFee", item.early_termination_fee)):
+                        ("earlyTerminationFee", item.early_termination_fee), ("promotionCode", item.promotion_code)):
         if value is not None:
             raise InvalidValue(f"productOrderItem[{i}].{name}", _jsonable(value), "is allowed on an add item only")
     if item.action == "noChange":
@@ -328,6 +331,12 @@ def _check_existing(uow: UnitOfWork, item: NewOrderItem, i: int, buyer: Buyer, a
     return p
 
 
+def _check_promotion(offering: ProductOffering, code: str | None, at: datetime, field: str) -> None:
+    """A promotion code must name a discount of the offering (or of a bundle's own prices) valid at `at`."""
+    if code is not None and code not in {d.promotion_code for d in offering.discounts(at) if d.promotion_code}:
+        raise InvalidValue(field, code, f"is not a promotion of offering {offering.name!r}")
+
+
 def _check_items(uow: UnitOfWork, new: NewOrder, account: BillingAccount, at: datetime) -> None:
     """Validate every item of an order that is about to be fulfilled; raises naming the first bad field."""
     now = uow.now()
@@ -339,7 +348,8 @@ def _check_items(uow: UnitOfWork, new: NewOrder, account: BillingAccount, at: da
             if item.product_id is not None:
                 raise InvalidValue(f"productOrderItem[{i}].product.id", str(item.product_id),
                                    "must be absent on an add item: the order creates the product")
-            _check_offering(uow, item.offering_id, f"productOrderItem[{i}].productOffering.id", buyer)
+            offering = _check_offering(uow, item.offering_id, f"productOrderItem[{i}].productOffering.id", buyer)
+            _check_promotion(offering, item.promotion_code, at, f"productOrderItem[{i}].promotionCode")
             if item.service_id is None:
                 raise InvalidValue(SERVICE_ID_FIELD.format(i=i), None, "is required on an add item")
             service_ids.append(check_name(item.service_id, SERVICE_ID_FIELD.format(i=i)))
@@ -427,8 +437,9 @@ def _check_can_cancel(p: Product) -> None:
     check_product_transition(p.id, p.status, target)
 
 
-def _activate(uow: UnitOfWork, p: Product, order_id: uuid.UUID) -> Product:
-    """The product starts: its first event, dated at its start, whenever the activation runs."""
+def _activate(uow: UnitOfWork, p: Product, order_id: uuid.UUID, promotion_code: str | None = None) -> Product:
+    """The product starts: its first event, dated at its start, whenever the activation runs. The event
+    carries the promotion code it was ordered with, which billing reads to apply that promotion."""
     after = replace(p, status="active")
     if p.status != "active":
         check_product_transition(p.id, p.status, "active")
@@ -436,9 +447,10 @@ def _activate(uow: UnitOfWork, p: Product, order_id: uuid.UUID) -> Product:
     if p.trial_end_at is not None:
         days = (p.trial_end_at - p.start_at).days
         _record(uow, after, "trial_started", p.start_at, orderId=order_id, serviceId=p.service_id, trialDays=days,
-                trialEndAt=p.trial_end_at)
+                trialEndAt=p.trial_end_at, promotionCode=promotion_code)
     else:
-        _record(uow, after, "activated", p.start_at, orderId=order_id, serviceId=p.service_id, **_term_details(after))
+        _record(uow, after, "activated", p.start_at, orderId=order_id, serviceId=p.service_id,
+                promotionCode=promotion_code, **_term_details(after))
     return after
 
 
@@ -621,7 +633,7 @@ def _items(new: NewOrder, labels: list[str], state: str) -> tuple[ProductOrderIt
         ProductOrderItem(id=new_id(), action=i.action, offering_id=i.offering_id,
                          service_id=i.service_id.strip() if i.service_id else i.service_id, product_id=i.product_id,
                          label=label, state=state, trial_days=i.trial_days, term=i.term,
-                         early_termination_fee=i.early_termination_fee)
+                         early_termination_fee=i.early_termination_fee, promotion_code=i.promotion_code)
         for i, label in zip(new.items, labels, strict=True)
     )
 
@@ -693,7 +705,8 @@ def _complete(uow: UnitOfWork, order: ProductOrder, at: datetime) -> ProductOrde
         try:
             with uow.conn.begin_nested():
                 if item.action == "add":
-                    products[item.product_id] = _activate(uow, products[item.product_id], order.id)
+                    products[item.product_id] = _activate(uow, products[item.product_id], order.id,
+                                                          item.promotion_code)
                 elif item.action == "modify":
                     p = _lock_product(uow, item.product_id)
                     _check_can_change(p)

@@ -85,6 +85,7 @@ product_order_item = sa.Table(
     sa.Column("auto_renew", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("etf_amount", MONEY),
     sa.Column("etf_currency", sa.CHAR(3)),
+    sa.Column("promotion_code", sa.Text),
     sa.CheckConstraint(_FEE_PAIRED, name="etf_paired"),
     sa.UniqueConstraint("order_id", "label"),
 )
