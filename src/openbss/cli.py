@@ -1,6 +1,10 @@
-"""The openbss command line: serve, demo, database, API keys, usage import, bill runs."""
+"""The openbss command line: serve, worker, demo, database, API keys, usage import, bill runs, GDPR requests."""
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import typer
 from rich.console import Console
@@ -14,8 +18,11 @@ from openbss.terminal import figures
 app = typer.Typer(help="openbss: OSS/BSS billing platform.", no_args_is_help=True, add_completion=False)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 apikey_app = typer.Typer(help="API keys for the HTTP API.", no_args_is_help=True)
+gdpr_app = typer.Typer(help="Data subject requests (GDPR): export or erase one party's personal data.",
+                       no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(apikey_app, name="apikey")
+app.add_typer(gdpr_app, name="gdpr")
 app.add_typer(usage_app, name="usage")
 app.add_typer(catalog_app, name="catalog")
 app.command("billrun")(billrun)
@@ -64,6 +71,75 @@ def apikey_create(
     typer.echo(key)
 
 
+def _party_id(value: str):
+    from openbss.core.ids import parse_id
+
+    return parse_id(value, "PARTY_ID")
+
+
+@gdpr_app.command("export")
+def gdpr_export(
+    party_id: str = typer.Argument(..., help="the individual's or organization's id"),
+    out: Path = typer.Option(None, "--out", help="write the JSON to this file instead of standard output",
+                             dir_okay=False, writable=True),
+) -> None:
+    """Everything held about one party (GDPR art. 15 and 20): the party, its customer roles and their accounts."""
+    import json
+
+    from openbss.db.uow import unit_of_work
+    from openbss.party import service as party
+
+    with _domain_errors(), unit_of_work(_engine(), actor="cli") as uow:
+        data = party.export_party_data(uow, _party_id(party_id))
+    text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        out.write_text(text, encoding="utf-8")
+        typer.echo(f"wrote the data of party {party_id} to {out}")
+
+
+@gdpr_app.command("erase")
+def gdpr_erase(
+    party_id: str = typer.Argument(..., help="the individual's or organization's id"),
+    yes: bool = typer.Option(False, "--yes", help="confirm: pseudonymization cannot be undone"),
+) -> None:
+    """Pseudonymize one party's personal data (GDPR art. 17); ids, accounts and financial records stay."""
+    from openbss.db.uow import unit_of_work
+    from openbss.party import service as party
+
+    if not yes:
+        typer.echo(f"refusing to erase party {party_id} without --yes: pseudonymization cannot be undone", err=True)
+        raise typer.Exit(2)
+    with _domain_errors(), unit_of_work(_engine(), actor="cli") as uow:
+        pid = _party_id(party_id)
+        already = party.get_party(uow, pid).erased_at
+        p = party.erase_party(uow, pid)
+        roles, accounts = party.roles_and_accounts(uow, pid)
+    if already is not None:
+        typer.echo(f"{p.kind.lower()} {pid} was already erased on {already.date()}; nothing changed")
+        return
+    typer.echo(f"erased {p.kind.lower()} {pid}, now named {p.display_name!r}; pseudonymized:")
+    typer.echo(f"  {p.kind.lower()} {pid}: names, birth date, contact media, characteristics, external references")
+    for c in roles:
+        typer.echo(f"  customer {c.id}: name, contact media, characteristics, related parties")
+    for a in accounts:
+        typer.echo(f"  billing account {a.number}: name")
+    typer.echo("kept: ids, accounts, invoices, payments and ledger entries (financial records)")
+
+
+@contextmanager
+def _domain_errors() -> Iterator[None]:
+    """A domain error (no such party, a bad id) ends the command with its message, not a traceback."""
+    from openbss.core.errors import DomainError
+
+    try:
+        yield
+    except DomainError as e:
+        typer.echo(f"error: {e.message}", err=True)
+        raise typer.Exit(1) from None
+
+
 @app.command()
 def serve(
     host: str = typer.Option(None, help="address to bind (default OPENBSS_HOST or 127.0.0.1)"),
@@ -83,29 +159,45 @@ def serve(
 
 @app.command()
 def worker(
-    once: bool = typer.Option(False, "--once", help="deliver what is due now, then exit"),
+    once: bool = typer.Option(False, "--once", help="run the periodic jobs once, deliver what is due, then exit"),
     poll: float = typer.Option(5.0, min=0.1, help="seconds to wait for new events when idle"),
     batch: int = typer.Option(100, min=1, help="deliveries per round"),
 ) -> None:
-    """Deliver domain events to TMF688 hub listeners, signed and retried with back-off.
+    """Deliver domain events to TMF688 hub listeners, signed and retried with back-off, and run the periodic
+    jobs (future-dated orders, trial conversions, term renewals, end-of-term terminations: every minute).
 
     Runs until SIGTERM or Ctrl-C; any number of workers may run against one database.
     """
+    import threading
+
     import httpx
 
     from openbss.core.clock import SystemClock
     from openbss.db import migrate
-    from openbss.jobs import relay
+    from openbss.jobs import relay, schedule
 
     engine = _engine()
     migrate.upgrade(engine)
+    clock = SystemClock()
     if once:
+        # The jobs first: the events they emit are delivered in the same run.
+        for name, result in schedule.Scheduler(engine, clock=clock).tick().items():
+            typer.echo(f"{name}: " + ("skipped, running in another worker" if result is None else
+                                      ", ".join(f"{k} {v}" for k, v in result.items())))
         with httpx.Client(timeout=relay.TIMEOUT, follow_redirects=False) as client:
-            report = relay.drain(engine, clock=SystemClock(), http_client=client, batch=batch)
+            report = relay.drain(engine, clock=clock, http_client=client, batch=batch)
         typer.echo(f"delivered {report.delivered}, retrying {report.retrying}, failed {report.failed}")
         return
-    console.print("worker: delivering events to hub listeners; Ctrl-C stops")
-    relay.run(engine, clock=SystemClock(), stop=relay.stop_on_signals(), poll_seconds=poll, batch=batch)
+    console.print("worker: delivering events to hub listeners and running periodic jobs; Ctrl-C stops")
+    stop = relay.stop_on_signals()
+    jobs = threading.Thread(target=schedule.run, args=(engine,), kwargs={"clock": clock, "stop": stop},
+                            name="openbss-scheduler")
+    jobs.start()
+    try:
+        relay.run(engine, clock=clock, stop=stop, poll_seconds=poll, batch=batch)
+    finally:
+        stop.set()  # the relay may also end by an error: the scheduler stops with it
+        jobs.join()
 
 
 @app.command()

@@ -60,49 +60,87 @@ def previous_month(today: date) -> str:
 
 
 def seed_catalog(engine, clock) -> dict[str, object]:
+    """Two plans, a bundle of both with 10 % off, and a welcome promotion on fibre (code FIBRE3)."""
     eur = lambda v: Money.of(v, "EUR")  # noqa: E731
-    offers = {
-        "mobile": NewOffering(
-            name="Mobile M",
-            description="Mobile plan: 30 EUR a month; calls 0.12 EUR/min billed per second, SMS 0.09, data 0.01 EUR/MB",
-            prices=[
-                NewPrice(kind="recurring", amount=eur("30.00"), period="month"),
-                NewPrice(kind="usage", amount=eur("0.0020"), usage_type="voice", unit_size=Decimal(1)),
-                NewPrice(kind="usage", amount=eur("0.09"), usage_type="sms", unit_size=Decimal(1)),
-                NewPrice(kind="usage", amount=eur("0.01"), usage_type="data", unit_size=Decimal(1_000_000)),
-            ],
-        ),
-        "broadband": NewOffering(
-            name="Fibre 500",
-            description="Fibre broadband 500 Mbit/s: 44.90 EUR a month, data above 1 TB at 0.50 EUR/GB",
-            prices=[
-                NewPrice(kind="recurring", amount=eur("44.90"), period="month"),
-                NewPrice(kind="usage", amount=eur("0.00"), usage_type="data", unit_size=Decimal(1_000_000_000)),
-            ],
-        ),
-    }
+    mobile = NewOffering(
+        name="Mobile M",
+        description="Mobile plan: 30 EUR a month; calls 0.12 EUR/min billed per second, SMS 0.09, data 0.01 EUR/MB",
+        prices=[
+            NewPrice(kind="recurring", amount=eur("30.00"), period="month", name="monthly fee"),
+            NewPrice(kind="usage", amount=eur("0.0020"), usage_type="voice", unit_size=Decimal(1)),
+            NewPrice(kind="usage", amount=eur("0.09"), usage_type="sms", unit_size=Decimal(1)),
+            NewPrice(kind="usage", amount=eur("0.01"), usage_type="data", unit_size=Decimal(1_000_000)),
+        ],
+    )
+    fibre = NewOffering(
+        name="Fibre 500",
+        description="Fibre broadband 500 Mbit/s: 44.90 EUR a month, 49.00 installation; "
+                    "welcome promotion FIBRE3: half price for 3 months",
+        prices=[
+            NewPrice(kind="recurring", amount=eur("44.90"), period="month", name="monthly fee"),
+            NewPrice(kind="oneTime", amount=eur("49.00"), name="installation"),
+            NewPrice(kind="usage", amount=eur("0.00"), usage_type="data", unit_size=Decimal(1_000_000_000)),
+            NewPrice(kind="discount", amount=None, percentage=Decimal(50), applies_to="monthly fee",
+                     duration_periods=3, promotion_code="FIBRE3", name="Welcome promotion"),
+        ],
+    )
     with unit_of_work(engine, actor="demo", clock=clock) as uow:
-        return {k: catalog.create_offering(uow, v).id for k, v in offers.items()}
+        offers = {"mobile": catalog.create_offering(uow, mobile).id, "broadband": catalog.create_offering(uow, fibre).id}
+        offers["bundle"] = catalog.create_offering(uow, NewOffering(
+            name="Mobile + Fibre",
+            description="Mobile M and Fibre 500 together, 10 % off both monthly fees",
+            is_bundle=True,
+            bundled_offering_ids=(offers["mobile"], offers["broadband"]),
+            prices=[NewPrice(kind="discount", amount=None, percentage=Decimal(10), name="Bundle discount")],
+        )).id
+    return offers
 
 
-def seed_customer(engine, rng: random.Random, offers, period_start: date, i: int) -> Subscriber:
-    """One customer with a billing account and one subscription, created at its own start time."""
-    country, tz, prefix = rng.choice(COUNTRIES)
-    zone = ZoneInfo(tz)
+def _joined(rng: random.Random, period_start: date, zone: ZoneInfo) -> datetime:
     # Most customers joined before the month; some during it, so their first invoice prorates.
     if rng.random() < 0.8:
         start_day = period_start - timedelta(days=rng.randint(1, 25))
     else:
         start_day = period_start + timedelta(days=rng.randint(1, 20))
-    start = datetime.combine(start_day, time(10, 0), zone)
+    return datetime.combine(start_day, time(10, 0), zone)
+
+
+def seed_customer(engine, rng: random.Random, offers, period_start: date, i: int) -> list[Subscriber]:
+    """One consumer with a billing account and one subscription (mobile, fibre with or without the welcome
+    promotion, or the bundle), created at its own start time."""
+    country, tz, prefix = rng.choice(COUNTRIES)
+    start = _joined(rng, period_start, ZoneInfo(tz))
     name = f"{rng.choice(FIRST)} {rng.choice(LAST)}"
-    kind = "mobile" if rng.random() < 0.7 else "broadband"
-    service_id = f"{prefix}{rng.randint(10**7, 10**8 - 1)}" if kind == "mobile" else f"FTTH-{country}-{i:06d}"
+    kind = rng.choices(["mobile", "broadband", "bundle"], weights=[60, 22, 18])[0]
+    service_id = f"FTTH-{country}-{i:06d}" if kind == "broadband" else f"{prefix}{rng.randint(10**7, 10**8 - 1)}"
+    promotion = "FIBRE3" if kind == "broadband" and rng.random() < 0.5 else None
     with unit_of_work(engine, actor="demo", clock=FixedClock(start)) as uow:
         c = party.create_customer(uow, NewCustomer(name=name, email=f"customer{i}@example.org"))
         acc = party.create_billing_account(uow, NewBillingAccount(c.id, f"{name} ({kind})", "EUR", country, 1, tz))
-        ordering.place_order(uow, NewOrder(acc.id, [NewOrderItem(offers[kind], service_id)], requested_start=start))
-    return Subscriber(acc.id, service_id, kind, start)
+        item = NewOrderItem(offers[kind], service_id, promotion_code=promotion)
+        ordering.place_order(uow, NewOrder(acc.id, [item], requested_start=start))
+    return [Subscriber(acc.id, service_id, "broadband" if kind == "broadband" else "mobile", start)]
+
+
+def seed_business(engine, rng: random.Random, offers, period_start: date, i: int) -> list[Subscriber]:
+    """A company with an account hierarchy: the head-office account pays ("parent pays") for the mobile lines
+    of its departments, which each have their own child account; one consolidated invoice goes to the parent."""
+    name = f"{rng.choice(LAST)} {rng.choice(['GmbH', 'AG', 'KG'])}"
+    start = _joined(rng, period_start, ZoneInfo("Europe/Berlin"))
+    subscribers = []
+    with unit_of_work(engine, actor="demo", clock=FixedClock(start)) as uow:
+        c = party.create_customer(uow, NewCustomer(name=name, email=f"billing{i}@example.com", segment="business"))
+        parent = party.create_billing_account(uow, NewBillingAccount(
+            c.id, f"{name} head office", "EUR", "DE", 1, "Europe/Berlin", payment_terms_days=30))
+        for department in ("Sales", "Service", "Logistics"):
+            child = party.create_billing_account(uow, NewBillingAccount(
+                c.id, f"{name} {department}", "EUR", "DE", 1, "Europe/Berlin", parent_id=parent.id,
+                bill_to_parent=True))
+            lines = [f"+4917{rng.randint(10**7, 10**8 - 1)}" for _ in range(rng.randint(1, 3))]
+            ordering.place_order(uow, NewOrder(child.id, [NewOrderItem(offers["mobile"], s) for s in lines],
+                                               requested_start=start))
+            subscribers += [Subscriber(child.id, s, "mobile", start) for s in lines]
+    return subscribers
 
 
 def write_usage_csv(path: Path, rng: random.Random, subscribers, start: datetime, end: datetime) -> int:
@@ -220,10 +258,13 @@ def run(engine, console, *, customers: int, seed: int, period: str, home: Path, 
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task(f"seeding {customers} customers", total=customers)
         subscribers = []
+        businesses = customers // 40  # one in forty customers is a company with an account hierarchy
         for i in range(customers):
-            subscribers.append(seed_customer(engine, rng, offers, period_start, i))
+            seed = seed_business if i < businesses else seed_customer
+            subscribers += seed(engine, rng, offers, period_start, i)
             progress.advance(task)
-    console.print(f"seeded 2 offers and {customers} customers with their accounts and subscriptions")
+    console.print(f"seeded 3 offers (a bundle, a promotion) and {customers} customers ({businesses} companies "
+                  "with parent-pays account hierarchies) with their accounts and subscriptions")
 
     usage_file = home / "demo" / f"usage-{period}.csv"
     month_start = datetime.combine(period_start, time(0), ZoneInfo("Europe/Berlin"))

@@ -36,67 +36,11 @@ from openbss.party import service as party
 from openbss.party.schemas import customer_out
 from tests.tmf_spec import spec_errors
 
+pytest_plugins = ["tests.http_receiver"]  # the fixtures `peer` (a real HTTP receiver) and `http` (a client)
+
 BASE_URL = "http://127.0.0.1:8000"  # the tests' settings: OPENBSS_BASE_URL unset
 WIDGETS = "widgetManagement"
 SECRET = "s3cret-for-tests-0123456789"
-
-
-# --- a real listener on 127.0.0.1 --------------------------------------------------------------------------
-
-
-class Peer:
-    """An HTTP receiver that records every request and can be told to fail the next N of them."""
-
-    def __init__(self) -> None:
-        self.requests: list[dict] = []
-        self.failures = 0
-        self.fail_status = 500
-        self.delay = 0.0
-        self.lock = threading.Lock()
-        peer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 - http.server's naming
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                time.sleep(peer.delay)
-                with peer.lock:
-                    peer.requests.append({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()},
-                                          "body": body})
-                    failing = peer.failures > 0
-                    peer.failures -= failing
-                self.send_response(peer.fail_status if failing else 201)
-                reply = b'{"reason": "receiver is down"}' if failing else b""
-                self.send_header("Content-Length", str(len(reply)))
-                self.end_headers()
-                self.wfile.write(reply)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hooks"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def fail_next(self, n: int, status: int = 500) -> None:
-        self.failures, self.fail_status = n, status
-
-    def bodies(self) -> list[dict]:
-        return [json.loads(r["body"]) for r in self.requests]
-
-
-@pytest.fixture
-def peer():
-    p = Peer()
-    p.thread.start()
-    yield p
-    p.server.shutdown()
-    p.server.server_close()
-
-
-@pytest.fixture
-def http():
-    with httpx.Client(timeout=5.0, follow_redirects=False) as c:
-        yield c
 
 
 # --- a test-only resource ------------------------------------------------------------------------------------
@@ -441,7 +385,10 @@ def test_worker_once_delivers_what_is_due(engine, uow, peer, widgets, monkeypatc
     finally:
         set_engine(None)
     assert result.exit_code == 0, result.output
-    assert result.output.strip() == "delivered 1, retrying 0, failed 0"
+    assert result.output.splitlines() == [
+        "ordering.run_due: ordersCompleted 0, trialsConverted 0, termsRenewed 0, productsTerminated 0",
+        "delivered 1, retrying 0, failed 0",
+    ]
     assert len(peer.requests) == 1
 
 

@@ -171,13 +171,13 @@ def import_yaml(uow: UnitOfWork, source: str | Path) -> ImportReport:
         unknown = sorted(set(data) - set(SECTIONS)) if isinstance(data, dict) else type(data).__name__
         report.problems.append(where.problem("", unknown, f"must be a mapping of {', '.join(SECTIONS)}"))
         return report
-    savepoint = uow.conn.begin_nested()
-    _import(uow, data, where, report)
-    if report.problems:
-        savepoint.rollback()
+    try:
+        with uow.savepoint():
+            _import(uow, data, where, report)
+            if report.problems:
+                raise _Problems(report.problems)  # undoes every write of the file, and its events
+    except _Problems:
         report.specifications = report.offerings = report.prices = 0
-    else:
-        savepoint.commit()
     return report
 
 

@@ -52,11 +52,15 @@ from openbss.catalog.tables import (
     product_specification,
 )
 from openbss.core.errors import Conflict, InvalidValue, NotFound
+from openbss.core.events import ResourceEvent
 from openbss.core.ids import new_id
 from openbss.core.money import Money
 from openbss.db.query import paged
 from openbss.db.uow import UnitOfWork
 from openbss.party.model import check_name
+
+# The API's base-path name, as TMF688 events name it.
+CATALOG_API = "productCatalogManagement"
 
 OFFERING_FILTERS = {
     "id": product_offering.c.id, "name": product_offering.c.name,
@@ -113,6 +117,20 @@ def _utc(at: datetime | None) -> datetime | None:
 
 def _clean(text: str | None) -> str | None:
     return text.strip() if text and text.strip() else None
+
+
+def _unchanged(before: Any, after: Any) -> bool:
+    """Nothing but lastUpdate differs: such a write tells listeners nothing."""
+    return replace(after, last_update=before.last_update) == before
+
+
+def _emit_update(uow: UnitOfWork, resource_type: str, before: Any, after: Any) -> None:
+    """A lifecycleStatus change is a state change, anything else an attribute change."""
+    if _unchanged(before, after):
+        return
+    moved = after.lifecycle_status != before.lifecycle_status
+    event = ResourceEvent.state_changed if moved else ResourceEvent.attribute_changed
+    uow.emit(event(CATALOG_API, resource_type, after.id))
 
 
 # ---------------------------------------------------------------------------------------------- prices
@@ -200,6 +218,7 @@ def create_price(uow: UnitOfWork, new: NewPrice) -> Price:
     _check_required_offerings(uow, [price], "productOfferingPrice")
     uow.conn.execute(sa.insert(product_offering_price).values(**_price_row(price)))
     audit.record(uow, "productOfferingPrice.created", "productOfferingPrice", price.id, after=asdict(price))
+    uow.emit(ResourceEvent.created(CATALOG_API, "productOfferingPrice", price.id))
     return price
 
 
@@ -249,6 +268,9 @@ def update_price(uow: UnitOfWork, price_id: uuid.UUID, new: NewPrice) -> Price:
                      .values(**_price_row(after)))
     audit.record(uow, "productOfferingPrice.updated", "productOfferingPrice", price_id, before=asdict(before),
                  after=asdict(after))
+    _emit_update(uow, "productOfferingPrice", before, after)
+    if before.offering_id is not None and not _unchanged(before, after):  # the offering shows its prices in full
+        uow.emit(ResourceEvent.attribute_changed(CATALOG_API, "productOffering", before.offering_id))
     return after
 
 
@@ -260,6 +282,7 @@ def delete_price(uow: UnitOfWork, price_id: uuid.UUID) -> None:
                        f"{sold.lifecycle_status}; end its validity with validFor.endDateTime instead")
     uow.conn.execute(sa.delete(product_offering_price).where(product_offering_price.c.id == price_id))
     audit.record(uow, "productOfferingPrice.deleted", "productOfferingPrice", price_id, before=asdict(before))
+    uow.emit(ResourceEvent.deleted(CATALOG_API, "productOfferingPrice", price_id, last=before))
 
 
 # ------------------------------------------------------------------------------------------- offerings
@@ -356,15 +379,21 @@ def _build(uow: UnitOfWork, offering_id: uuid.UUID, new: NewOffering, created: d
 
 
 def _write_prices(uow: UnitOfWork, before: tuple[Price, ...], after: tuple[Price, ...]) -> None:
-    known = {p.id for p in before} | set(
+    """Write an offering's prices: each is a TMF620 resource of its own, so each new one is announced, and each
+    one it took by reference (a draft of nobody until now)."""
+    was = {p.id: p for p in before}
+    known = set(was) | set(
         uow.conn.execute(sa.select(product_offering_price.c.id)
                          .where(product_offering_price.c.id.in_([p.id for p in after]))).scalars())
     for p in after:
         if p.id in known:
             uow.conn.execute(sa.update(product_offering_price).where(product_offering_price.c.id == p.id)
                              .values(**_price_row(p)))
+            if was.get(p.id) != p:
+                uow.emit(ResourceEvent.attribute_changed(CATALOG_API, "productOfferingPrice", p.id))
         else:
             uow.conn.execute(sa.insert(product_offering_price).values(**_price_row(p)))
+            uow.emit(ResourceEvent.created(CATALOG_API, "productOfferingPrice", p.id))
 
 
 def _experiment_clash(uow: UnitOfWork, offering: ProductOffering) -> None:
@@ -384,6 +413,7 @@ def create_offering(uow: UnitOfWork, new: NewOffering) -> ProductOffering:
     uow.conn.execute(sa.insert(product_offering).values(**_offering_row(offering)))
     _write_prices(uow, (), offering.prices)
     audit.record(uow, "productOffering.created", "productOffering", offering.id, after=asdict(offering))
+    uow.emit(ResourceEvent.created(CATALOG_API, "productOffering", offering.id))
     return offering
 
 
@@ -408,6 +438,9 @@ def update_offering(uow: UnitOfWork, offering_id: uuid.UUID, new: NewOffering) -
     _write_prices(uow, before.prices, after.prices)
     audit.record(uow, "productOffering.updated", "productOffering", offering_id, before=asdict(before),
                  after=asdict(after))
+    _emit_update(uow, "productOffering", before, after)
+    for p in dropped:
+        uow.emit(ResourceEvent.attribute_changed(CATALOG_API, "productOfferingPrice", p.id))
     return after
 
 
@@ -424,6 +457,9 @@ def delete_offering(uow: UnitOfWork, offering_id: uuid.UUID) -> None:
     uow.conn.execute(sa.delete(product_offering_price).where(product_offering_price.c.offering_id == offering_id))
     uow.conn.execute(sa.delete(product_offering).where(product_offering.c.id == offering_id))
     audit.record(uow, "productOffering.deleted", "productOffering", offering_id, before=asdict(before))
+    uow.emit(ResourceEvent.deleted(CATALOG_API, "productOffering", offering_id, last=before))
+    for p in before.prices:  # deleted with it
+        uow.emit(ResourceEvent.deleted(CATALOG_API, "productOfferingPrice", p.id, last=p))
 
 
 def get_offering(uow: UnitOfWork, offering_id: uuid.UUID, *, field: str | None = None) -> ProductOffering:
@@ -443,9 +479,14 @@ def list_offerings(
 
 
 def usage_price(uow: UnitOfWork, offering_id: uuid.UUID, usage_type: str, currency: str, at: datetime) -> Price:
-    """The usage price rating applies to `usage_type` at instant `at`; refused when the tariff has none."""
+    """The usage price rating applies to `usage_type` at instant `at`; refused when the tariff has none. A
+    bundle without its own price for the usage type rates it at the first bundled offering that has one."""
     offering = get_offering(uow, offering_id)
     price = offering.usage_price(usage_type, currency, at)
+    for child in offering.bundled_offering_ids if price is None else ():
+        price = get_offering(uow, child).usage_price(usage_type, currency, at)
+        if price is not None:
+            break
     if price is None:
         raise InvalidValue("usageType", usage_type, f"has no price in {currency} on offering {offering.name}")
     return price
@@ -545,6 +586,7 @@ def create_specification(uow: UnitOfWork, new: NewSpecification) -> ProductSpeci
     spec = _build_specification(uow, new_id(), new, uow.now())
     uow.conn.execute(sa.insert(product_specification).values(**_specification_row(spec)))
     audit.record(uow, "productSpecification.created", "productSpecification", spec.id, after=asdict(spec))
+    uow.emit(ResourceEvent.created(CATALOG_API, "productSpecification", spec.id))
     return spec
 
 
@@ -570,6 +612,7 @@ def update_specification(uow: UnitOfWork, spec_id: uuid.UUID, new: NewSpecificat
                      .values(**_specification_row(after)))
     audit.record(uow, "productSpecification.updated", "productSpecification", spec_id, before=asdict(before),
                  after=asdict(after))
+    _emit_update(uow, "productSpecification", before, after)
     return after
 
 
@@ -581,6 +624,7 @@ def delete_specification(uow: UnitOfWork, spec_id: uuid.UUID) -> None:
         raise Conflict(f"productSpecification {spec_id} is the specification of offering {', '.join(users)}")
     uow.conn.execute(sa.delete(product_specification).where(product_specification.c.id == spec_id))
     audit.record(uow, "productSpecification.deleted", "productSpecification", spec_id, before=asdict(before))
+    uow.emit(ResourceEvent.deleted(CATALOG_API, "productSpecification", spec_id, last=before))
 
 
 # ----------------------------------------------------------------------------- categories and catalogs
@@ -624,6 +668,7 @@ def create_category(uow: UnitOfWork, new: NewCategory) -> Category:
     c = _build_category(uow, new_id(), new, uow.now())
     uow.conn.execute(sa.insert(category).values(**_category_row(c)))
     audit.record(uow, "category.created", "category", c.id, after=asdict(c))
+    uow.emit(ResourceEvent.created(CATALOG_API, "category", c.id))
     return c
 
 
@@ -647,6 +692,7 @@ def update_category(uow: UnitOfWork, category_id: uuid.UUID, new: NewCategory) -
                     sub_category_ids=before.sub_category_ids)
     uow.conn.execute(sa.update(category).where(category.c.id == category_id).values(**_category_row(after)))
     audit.record(uow, "category.updated", "category", category_id, before=asdict(before), after=asdict(after))
+    _emit_update(uow, "category", before, after)
     return after
 
 
@@ -664,6 +710,7 @@ def delete_category(uow: UnitOfWork, category_id: uuid.UUID) -> None:
         raise Conflict(f"category {category_id} is used by {', '.join(users)}")
     uow.conn.execute(sa.delete(category).where(category.c.id == category_id))
     audit.record(uow, "category.deleted", "category", category_id, before=asdict(before))
+    uow.emit(ResourceEvent.deleted(CATALOG_API, "category", category_id, last=before))
 
 
 @dataclass(frozen=True)
@@ -701,6 +748,7 @@ def create_catalog(uow: UnitOfWork, new: NewCatalog) -> Catalog:
     c = _build_catalog(uow, new_id(), new, uow.now())
     uow.conn.execute(sa.insert(product_catalog).values(**_catalog_row(c)))
     audit.record(uow, "catalog.created", "catalog", c.id, after=asdict(c))
+    uow.emit(ResourceEvent.created(CATALOG_API, "catalog", c.id))
     return c
 
 
@@ -724,6 +772,7 @@ def update_catalog(uow: UnitOfWork, catalog_id: uuid.UUID, new: NewCatalog) -> C
     uow.conn.execute(sa.update(product_catalog).where(product_catalog.c.id == catalog_id)
                      .values(**_catalog_row(after)))
     audit.record(uow, "catalog.updated", "catalog", catalog_id, before=asdict(before), after=asdict(after))
+    _emit_update(uow, "catalog", before, after)
     return after
 
 
@@ -731,3 +780,4 @@ def delete_catalog(uow: UnitOfWork, catalog_id: uuid.UUID) -> None:
     before = get_catalog(uow, catalog_id)
     uow.conn.execute(sa.delete(product_catalog).where(product_catalog.c.id == catalog_id))
     audit.record(uow, "catalog.deleted", "catalog", catalog_id, before=asdict(before))
+    uow.emit(ResourceEvent.deleted(CATALOG_API, "catalog", catalog_id, last=before))

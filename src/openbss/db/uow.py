@@ -59,6 +59,25 @@ class UnitOfWork:
             sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": f"{namespace}:{key}"}
         )
 
+    def try_advisory_lock(self, namespace: str, key: object) -> bool:
+        """Take the lock `advisory_lock` takes if nobody holds it, without waiting; False when another
+        transaction does (a periodic job that another worker is already running this tick)."""
+        return self.conn.execute(
+            sa.text("SELECT pg_try_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": f"{namespace}:{key}"}
+        ).scalar_one()
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """A nested transaction: when the block raises, its writes are undone and so are the events it emitted,
+        which would otherwise announce changes that never happened."""
+        mark = len(self._events)
+        try:
+            with self.conn.begin_nested():
+                yield
+        except BaseException:
+            del self._events[mark:]
+            raise
+
 
 @contextmanager
 def unit_of_work(

@@ -267,7 +267,10 @@ def _check_offering(uow: UnitOfWork, offering_id: uuid.UUID | None, field: str, 
     eligible, reason = is_eligible(offering, buyer.segment, account.country, buyer.channel, uow.now())
     if not eligible:
         raise InvalidValue(field, str(offering.id), reason)
-    if not offering.has_price_in(account.currency):
+    # A bundle is priced by its own prices (e.g. a bundle discount) and those of the offerings it bundles.
+    priced = offering.has_price_in(account.currency) or offering.is_bundle and any(
+        catalog.get_offering(uow, child).has_price_in(account.currency) for child in offering.bundled_offering_ids)
+    if not priced:
         raise InvalidValue(
             field, str(offering.id), f"has no price in {account.currency}, the currency of billing account {account.number}"
         )
@@ -703,7 +706,7 @@ def _complete(uow: UnitOfWork, order: ProductOrder, at: datetime) -> ProductOrde
     products = {p.id: p for p in order.products}
     for item in order.items:
         try:
-            with uow.conn.begin_nested():
+            with uow.savepoint():
                 if item.action == "add":
                     products[item.product_id] = _activate(uow, products[item.product_id], order.id,
                                                           item.promotion_code)

@@ -16,9 +16,7 @@ from openbss.api.deps import Ctx, ctx
 from openbss.api.routes import delete_resource, get_resource, list_resources
 from openbss.api.tmf import merge_patch, one_response, path_id
 from openbss.db.uow import UnitOfWork
-from openbss.ledger import service as ledger
 from openbss.party import service
-from openbss.party.model import BillingAccount
 from openbss.party.schemas import (
     ACCOUNT_BASE,
     CUSTOMER_BASE,
@@ -125,47 +123,35 @@ def delete_customer(customer_id: str, c: Ctx = Depends(ctx)):
 # ---- TMF666 billingAccount -----------------------------------------------------------------------------------
 
 # Billing accounts are shown with their receivable balance, which the ledger keeps, and their place in a hierarchy.
-def _views(uow: UnitOfWork, accounts: list[BillingAccount]) -> list[tuple]:
-    balances = ledger.ar_balances(uow, [a.id for a in accounts])
-    children = service.accounts_children(uow, [a.id for a in accounts])
-    parents = service.billing_accounts(uow, [a.parent_id for a in accounts if a.parent_id])
-    return [(a, balances.get(a.id), parents.get(a.parent_id), children.get(a.id, [])) for a in accounts]
-
-
 def _accounts_view(uow: UnitOfWork, filters: dict[str, str], offset: int, limit: int):
     accounts, total = service.list_billing_accounts(uow, filters, offset, limit)
-    return _views(uow, accounts), total
-
-
-def _account_out(view: tuple, base: str) -> dict:
-    account, receivable, parent, children = view
-    return billing_account_out(account, base, receivable, parent, children)
+    return service.billing_account_views(uow, accounts), total
 
 
 @accounts_router.post("/billingAccount", status_code=201, summary="Create a billing account")
 def create_billing_account(body: BillingAccountCreate, c: Ctx = Depends(ctx)):
     def make(uow):
-        return _account_out(_views(uow, [service.create_billing_account(uow, body.command(uow))])[0], c.base_url)
+        account = service.create_billing_account(uow, body.command(uow))
+        return billing_account_out(service.billing_account_views(uow, [account])[0], c.base_url)
     return idempotency.create(c, body, make)
 
 
 @accounts_router.get("/billingAccount", summary="List billing accounts, with their receivable balance")
 def list_billing_accounts(c: Ctx = Depends(ctx)):
-    return list_resources(c, _accounts_view, service.ACCOUNT_FILTERS, _account_out)
+    return list_resources(c, _accounts_view, service.ACCOUNT_FILTERS, billing_account_out)
 
 
 @accounts_router.get("/billingAccount/{account_id}", summary="Retrieve a billing account, with its receivable balance")
 def get_billing_account(account_id: str, c: Ctx = Depends(ctx)):
-    return get_resource(c, lambda uow, i: _views(uow, [service.get_billing_account(uow, i)])[0], account_id,
-                        "billingAccount", _account_out)
+    return get_resource(c, service.get_billing_account_view, account_id, "billingAccount", billing_account_out)
 
 
 @accounts_router.patch("/billingAccount/{account_id}", summary="Update a billing account (JSON merge-patch)",
                        openapi_extra={"requestBody": {"content": PATCH_TYPES}})
 def patch_billing_account(account_id: str, body: BillingAccountIn, c: Ctx = Depends(ctx)):
     def update(uow, i):
-        return _views(uow, [service.update_billing_account(uow, i, body.changes(uow))])[0]
-    return patch_resource(c, account_id, "billingAccount", update, _account_out)
+        return service.billing_account_views(uow, [service.update_billing_account(uow, i, body.changes(uow))])[0]
+    return patch_resource(c, account_id, "billingAccount", update, billing_account_out)
 
 
 @accounts_router.delete("/billingAccount/{account_id}", status_code=204,

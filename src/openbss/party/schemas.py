@@ -21,7 +21,7 @@ from openbss.core.money import Money
 from openbss.db.uow import UnitOfWork
 from openbss.party import service
 from openbss.party.model import BillingAccount, Customer, Party, PartyRef
-from openbss.party.service import AccountDocument, NewBillingAccount, NewCustomer
+from openbss.party.service import AccountDocument, BillingAccountView, NewBillingAccount, NewCustomer
 
 PARTY_BASE = "/tmf-api/party/v4"
 CUSTOMER_BASE = "/tmf-api/customerManagement/v4"
@@ -295,9 +295,9 @@ def _account_ref(base: str, a: BillingAccount) -> dict[str, Any]:
     return ref_out(base, ACCOUNT_BASE, "billingAccount", a.id, "BillingAccount", a.name)
 
 
-def billing_account_out(a: BillingAccount, base: str, receivable: Money | None = None, parent: BillingAccount | None = None,
-                        children: list[BillingAccount] = ()) -> dict[str, Any]:
-    """`receivable` is the account's AR balance from the ledger (what it owes; negative is a credit)."""
+def billing_account_out(v: BillingAccountView, base: str) -> dict[str, Any]:
+    """`v.receivable` is the account's AR balance from the ledger (what it owes; negative is a credit)."""
+    a, receivable, parent, children = v.account, v.receivable, v.parent, v.children
     owner = ([{**ref_out(base, CUSTOMER_BASE, "customer", a.customer_id, "Customer", a.customer_name),
                "role": "owner"}] if a.customer_id else [])
     relationships = [

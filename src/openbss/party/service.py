@@ -19,11 +19,13 @@ import sqlalchemy as sa
 
 from openbss.audit import service as audit
 from openbss.core.errors import Conflict, InvalidValue, NotFound
+from openbss.core.events import ResourceEvent
 from openbss.core.ids import new_id, parse_id
 from openbss.core.money import Money
 from openbss.db.numbering import next_number
 from openbss.db.query import paged
 from openbss.db.uow import UnitOfWork
+from openbss.ledger import service as ledger
 from openbss.party.model import (
     DEFAULT_PAYMENT_TERMS_DAYS,
     BillingAccount,
@@ -45,6 +47,11 @@ from openbss.party.model import (
     pseudonym,
 )
 from openbss.party.tables import account_document, billing_account, customer, party
+
+# The APIs' base-path names, as TMF688 events name them (TMF632, TMF629, TMF666).
+PARTY_API = "party"
+CUSTOMER_API = "customerManagement"
+ACCOUNT_API = "accountManagement"
 
 PARTY_FILTERS = {
     "id": party.c.id, "status": party.c.status, "givenName": party.c.given_name,
@@ -84,13 +91,25 @@ def _image(obj: Any) -> dict[str, Any]:
     return {k: v for k, v in values.items() if k not in PERSONAL_FIELDS}
 
 
+def _changed(before: Any, after: Any) -> list[str]:
+    """The fields an update changed (the timestamp it always sets aside)."""
+    return sorted(f.name for f in dataclasses.fields(before)
+                  if f.name != "updated_at" and getattr(before, f.name) != getattr(after, f.name))
+
+
 def _audit(uow: UnitOfWork, action: str, kind: str, entity_id: uuid.UUID, before: Any = None, after: Any = None):
-    changed = None
-    if before is not None and after is not None:
-        changed = sorted(f.name for f in dataclasses.fields(before)
-                         if f.name != "updated_at" and getattr(before, f.name) != getattr(after, f.name))
+    changed = None if before is None or after is None else _changed(before, after)
     after_image = None if after is None else {**_image(after), **({"changed": changed} if changed else {})}
     audit.record(uow, action, kind, entity_id, before=None if before is None else _image(before), after=after_image)
+
+
+def _emit_update(uow: UnitOfWork, api: str, resource_type: str, before: Any, after: Any, state: str) -> None:
+    """A state change event when the `state` field moved, else an attribute change; nothing for an update that
+    changed nothing (listeners would re-read an unchanged resource)."""
+    changed = _changed(before, after)
+    if changed:
+        event = ResourceEvent.state_changed if state in changed else ResourceEvent.attribute_changed
+        uow.emit(event(api, resource_type, after.id))
 
 
 def _apply(current: Any, changes: Mapping[str, Any], uow: UnitOfWork) -> Any:
@@ -121,6 +140,7 @@ def create_party(uow: UnitOfWork, kind: str, values: Mapping[str, Any]) -> Party
                            **{"status": "initialized", **values}, created_at=now, updated_at=now), uow)
     uow.conn.execute(sa.insert(party).values(**asdict(p)))
     _audit(uow, f"{p.kind.lower()}.created", p.kind.lower(), p.id, after=p)
+    uow.emit(ResourceEvent.created(PARTY_API, p.kind.lower(), p.id))
     return p
 
 
@@ -146,6 +166,7 @@ def update_party(uow: UnitOfWork, party_id: uuid.UUID, kind: str, changes: Mappi
     after = _check_party(_apply(before, changes, uow), uow)
     uow.conn.execute(sa.update(party).where(party.c.id == party_id).values(**asdict(after)))
     _audit(uow, f"{kind.lower()}.updated", kind.lower(), party_id, before, after)
+    _emit_update(uow, PARTY_API, kind.lower(), before, after, "status")
     return after
 
 
@@ -158,6 +179,7 @@ def delete_party(uow: UnitOfWork, party_id: uuid.UUID, kind: str) -> None:
                        f"{', '.join(map(str, roles))}; delete those first")
     uow.conn.execute(sa.delete(party).where(party.c.id == party_id))
     _audit(uow, f"{kind.lower()}.deleted", kind.lower(), party_id, before=before)
+    uow.emit(ResourceEvent.deleted(PARTY_API, kind.lower(), party_id, last=before))
 
 
 def resolve_party(uow: UnitOfWork, ident: str, referred_type: str, field: str) -> PartyRef:
@@ -247,6 +269,7 @@ def create_customer(uow: UnitOfWork, new: NewCustomer) -> Customer:
     ))
     uow.conn.execute(sa.insert(customer).values(**_customer_row(c)))
     _audit(uow, "customer.created", "customer", c.id, after=c)
+    uow.emit(ResourceEvent.created(CUSTOMER_API, "customer", c.id))
     return c
 
 
@@ -269,6 +292,7 @@ def update_customer(uow: UnitOfWork, customer_id: uuid.UUID, changes: Mapping[st
     after = _check_customer(_apply(before, changes, uow))
     uow.conn.execute(sa.update(customer).where(customer.c.id == customer_id).values(**_customer_row(after)))
     _audit(uow, "customer.updated", "customer", customer_id, before, after)
+    _emit_update(uow, CUSTOMER_API, "customer", before, after, "status")
     return get_customer(uow, customer_id)
 
 
@@ -281,6 +305,7 @@ def delete_customer(uow: UnitOfWork, customer_id: uuid.UUID) -> None:
                        "close and reassign them, or keep the customer")
     uow.conn.execute(sa.delete(customer).where(customer.c.id == customer_id))
     _audit(uow, "customer.deleted", "customer", customer_id, before=before)
+    uow.emit(ResourceEvent.deleted(CUSTOMER_API, "customer", customer_id, last=before))
 
 
 # ---- billing accounts (TMF666) -------------------------------------------------------------------------------
@@ -365,6 +390,8 @@ def create_billing_account(uow: UnitOfWork, new: NewBillingAccount) -> BillingAc
     account = replace(account, number=f"ACC-{next_number(uow, 'account'):06d}")
     uow.conn.execute(sa.insert(billing_account).values(**_account_row(account)))
     _audit(uow, "billingAccount.created", "billingAccount", account.id, after=account)
+    uow.emit(ResourceEvent.created(ACCOUNT_API, "billingAccount", account.id))
+    _emit_relatives(uow, {account.parent_id})
     return account
 
 
@@ -387,6 +414,36 @@ def list_billing_accounts(
     stmt = _ACCOUNT_ROW.where(*_conditions(ACCOUNT_FILTERS, filters))
     rows, total = paged(uow.conn, stmt, offset, limit, billing_account.c.id)
     return [_account(r) for r in rows], total
+
+
+@dataclass(frozen=True)
+class BillingAccountView:
+    """A billing account as TMF666 shows it: with its receivable balance, which the ledger keeps (None: nothing
+    posted yet), and its place in a hierarchy."""
+
+    account: BillingAccount
+    receivable: Money | None
+    parent: BillingAccount | None
+    children: tuple[BillingAccount, ...]
+
+
+def billing_account_views(uow: UnitOfWork, accounts: list[BillingAccount]) -> list[BillingAccountView]:
+    """Views of many accounts in three queries (balances, children, parents), in the order given."""
+    balances = ledger.ar_balances(uow, [a.id for a in accounts])
+    children = accounts_children(uow, [a.id for a in accounts])
+    parents = billing_accounts(uow, [a.parent_id for a in accounts if a.parent_id])
+    return [BillingAccountView(a, balances.get(a.id), parents.get(a.parent_id), tuple(children.get(a.id, ())))
+            for a in accounts]
+
+
+def _emit_relatives(uow: UnitOfWork, parent_ids: set[uuid.UUID | None]) -> None:
+    """A parent shows its children (accountRelationship): gaining or losing one changes it too."""
+    for parent_id in sorted(p for p in parent_ids if p is not None):
+        uow.emit(ResourceEvent.attribute_changed(ACCOUNT_API, "billingAccount", parent_id))
+
+
+def get_billing_account_view(uow: UnitOfWork, account_id: uuid.UUID) -> BillingAccountView:
+    return billing_account_views(uow, [get_billing_account(uow, account_id)])[0]
 
 
 # Once an account is billed, these would move or re-denominate periods already invoiced.
@@ -416,6 +473,9 @@ def update_billing_account(uow: UnitOfWork, account_id: uuid.UUID, changes: Mapp
     uow.conn.execute(sa.update(billing_account).where(billing_account.c.id == account_id)
                      .values(**_account_row(after)))
     _audit(uow, "billingAccount.updated", "billingAccount", account_id, before, after)
+    _emit_update(uow, ACCOUNT_API, "billingAccount", before, after, "state")
+    if after.parent_id != before.parent_id:
+        _emit_relatives(uow, {before.parent_id, after.parent_id})
     return after
 
 
@@ -427,8 +487,11 @@ def delete_billing_account(uow: UnitOfWork, account_id: uuid.UUID) -> None:
     children = account_children(uow, account_id)
     if children:
         raise Conflict(f"billing account {before.number} is the parent of {', '.join(c.number for c in children)}")
+    last = billing_account_views(uow, [before])[0]
     uow.conn.execute(sa.delete(billing_account).where(billing_account.c.id == account_id))
     _audit(uow, "billingAccount.deleted", "billingAccount", account_id, before=before)
+    uow.emit(ResourceEvent.deleted(ACCOUNT_API, "billingAccount", account_id, last=last))
+    _emit_relatives(uow, {before.parent_id})
 
 
 def account_children(uow: UnitOfWork, account_id: uuid.UUID) -> list[BillingAccount]:
@@ -537,6 +600,12 @@ def _accounts_of(uow: UnitOfWork, customer_ids: list[uuid.UUID]) -> list[Billing
     return [_account(r) for r in rows]
 
 
+def roles_and_accounts(uow: UnitOfWork, party_id: uuid.UUID) -> tuple[list[Customer], list[BillingAccount]]:
+    """The customer roles a party plays and their billing accounts: what a GDPR request reaches besides it."""
+    roles = _roles(uow, party_id)
+    return roles, _accounts_of(uow, [c.id for c in roles])
+
+
 def _plain(value: Any) -> Any:
     """JSON-ready: ids, dates and Decimals as strings, Money as amount and currency."""
     if isinstance(value, Money):
@@ -557,8 +626,7 @@ def _plain(value: Any) -> Any:
 def export_party_data(uow: UnitOfWork, party_id: uuid.UUID) -> dict[str, Any]:
     """Everything held about one party (GDPR art. 15/20): the party, its customer roles and their accounts."""
     p = get_party(uow, party_id)
-    roles = _roles(uow, party_id)
-    accounts = _accounts_of(uow, [c.id for c in roles])
+    roles, accounts = roles_and_accounts(uow, party_id)
     _audit(uow, f"{p.kind.lower()}.exported", p.kind.lower(), party_id)
     return {
         "exportedAt": _plain(uow.now()),
@@ -587,15 +655,21 @@ def erase_party(uow: UnitOfWork, party_id: uuid.UUID) -> Party:
         external_reference=[], attributes={}, erased_at=uow.now(), updated_at=uow.now(),
     )
     uow.conn.execute(sa.update(party).where(party.c.id == party_id).values(**asdict(after)))
-    roles = _roles(uow, party_id)
+    roles, accounts = roles_and_accounts(uow, party_id)
     for c in roles:
         uow.conn.execute(sa.update(customer).where(customer.c.id == c.id).values(
             name=stand_in, contact_medium=erased_media(c.contact_medium, stand_in),
             characteristic=erased_characteristics(c.characteristic, stand_in), related_party=[],
             updated_at=uow.now()))
-    accounts = _accounts_of(uow, [c.id for c in roles])
     if accounts:
         uow.conn.execute(sa.update(billing_account).where(billing_account.c.id.in_([a.id for a in accounts]))
                          .values(name=stand_in, updated_at=uow.now()))
     _audit(uow, f"{before.kind.lower()}.erased", before.kind.lower(), party_id, before, after)
+    # Listeners holding copies of the names (CRM, data warehouse) hear of each pseudonymized resource, so they
+    # can erase theirs too.
+    uow.emit(ResourceEvent.attribute_changed(PARTY_API, before.kind.lower(), party_id))
+    for c in roles:
+        uow.emit(ResourceEvent.attribute_changed(CUSTOMER_API, "customer", c.id))
+    for a in accounts:
+        uow.emit(ResourceEvent.attribute_changed(ACCOUNT_API, "billingAccount", a.id))
     return after

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from openbss.audit import service as audit
 from openbss.billing import service as billing
 from openbss.core.errors import Conflict, InvalidValue, NotFound
+from openbss.core.events import ResourceEvent
 from openbss.core.ids import new_id, parse_id
 from openbss.core.money import Money
 from openbss.db.query import paged
@@ -22,6 +23,8 @@ from openbss.payments.model import STATUS_DONE, Allocation, Payment, allocate, c
 from openbss.payments.tables import payment, payment_allocation
 
 FILTERS = ("billingAccountId", "status")
+# The API's base-path name, as TMF688 events name it (TMF676).
+PAYMENT_API = "paymentManagement"
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,7 @@ def record_payment(uow: UnitOfWork, new: NewPayment) -> Payment:
         billing.apply_payment(uow, a.invoice_id, a.amount)
     ledger.post_payment(uow, PaymentPosting(p.id, p.account_id, p.received_at, amount.currency, amount.amount))
     audit.record(uow, "payment.recorded", "payment", p.id, after=asdict(p))
+    uow.emit(ResourceEvent.created(PAYMENT_API, "payment", p.id))
     return p
 
 
