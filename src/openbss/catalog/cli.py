@@ -57,3 +57,26 @@ def export_file(
     else:
         file.write_text(text, encoding="utf-8")
         console.print(f"catalog written to {file}", markup=False, highlight=False, soft_wrap=True)
+
+
+@catalog_app.command("experiment")
+def experiment(name: str = typer.Argument(..., help="the pricing experiment's name")) -> None:
+    """Uptake of a pricing experiment: orders per offer variant and each variant's share."""
+    from rich.table import Table
+
+    from openbss.catalog.service import experiment_uptake
+    from openbss.core.errors import NotFound
+    from openbss.db.uow import unit_of_work
+
+    try:
+        with unit_of_work(_engine(), actor="cli") as uow:
+            uptake = experiment_uptake(uow, name)
+    except NotFound as e:
+        console.print(f"error: {e.message}", markup=False)
+        raise typer.Exit(1) from None
+    table = Table(title=f"experiment {name}: {uptake['orders']} order(s)")
+    for column in ("variant", "offering", "segment", "orders", "share"):
+        table.add_column(column, justify="right" if column in ("orders", "share") else "left")
+    for variant, v in uptake["variants"].items():
+        table.add_row(variant, v["offering"], v["segment"] or "all", str(v["orders"]), f"{v['share'] * 100:.1f} %")
+    console.print(table)

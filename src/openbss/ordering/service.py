@@ -454,6 +454,7 @@ def _activate(uow: UnitOfWork, p: Product, order_id: uuid.UUID, promotion_code: 
     else:
         _record(uow, after, "activated", p.start_at, orderId=order_id, serviceId=p.service_id,
                 promotionCode=promotion_code, **_term_details(after))
+    catalog.record_experiment_order(uow, p.offering_id, order_id)  # uptake of pricing experiments
     return after
 
 
