@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint serve clean conformance
+.PHONY: install demo test lint serve clean conformance node
 
 install: $(STAMP)
 
@@ -23,10 +23,16 @@ lint: install
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/lint-imports
 
-test: install lint
+# The TM Forum conformance kits run with newman (npm). As root on Debian, a missing npm is installed.
+node:
+	@command -v npm >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+		apt-get update -qq && apt-get install -y -qq nodejs npm >/dev/null; } || \
+		{ echo "make test needs Node.js and npm for the TM Forum conformance kits: apt-get install nodejs npm"; exit 1; }
+
+test: install lint node
 	$(BIN)/pytest -q -n 2 --dist loadfile
 
-conformance: install
+conformance: install node
 	$(BIN)/python -m tests.conformance.run
 
 clean:
