@@ -16,6 +16,14 @@ from tests.tmf_spec import spec_errors
 RESOURCES = [
     # (spec file, definition, list path)
     ("TMF620-ProductCatalog-v4.0.0", "ProductOffering", "/tmf-api/productCatalogManagement/v4/productOffering"),
+    ("TMF620-ProductCatalog-v4.0.0", "ProductOfferingPrice",
+     "/tmf-api/productCatalogManagement/v4/productOfferingPrice"),
+    ("TMF620-ProductCatalog-v4.0.0", "ProductSpecification",
+     "/tmf-api/productCatalogManagement/v4/productSpecification"),
+    ("TMF620-ProductCatalog-v4.0.0", "Category", "/tmf-api/productCatalogManagement/v4/category"),
+    ("TMF620-ProductCatalog-v4.0.0", "Catalog", "/tmf-api/productCatalogManagement/v4/catalog"),
+    ("TMF632-Party-v4.0.0", "Individual", "/tmf-api/party/v4/individual"),
+    ("TMF632-Party-v4.0.0", "Organization", "/tmf-api/party/v4/organization"),
     ("TMF629-Customer-v4.0.0", "Customer", "/tmf-api/customerManagement/v4/customer"),
     ("TMF666-Account-v4.0.0", "BillingAccount", "/tmf-api/accountManagement/v4/billingAccount"),
     ("TMF622-ProductOrder-v4.0.0", "ProductOrder", "/tmf-api/productOrderingManagement/v4/productOrder"),
@@ -30,7 +38,17 @@ RESOURCES = [
 
 @pytest.fixture
 def billed_and_paid(client, uow, clock):
-    """One customer through a whole month: the data every resource type is read from."""
+    """One customer through a whole month, and a catalog structure: the data every resource type is read from."""
+    catalog = "/tmf-api/productCatalogManagement/v4"
+    for path, body in [
+        ("/productSpecification", {"name": "Mobile line", "lifecycleStatus": "active", "productSpecCharacteristic": [
+            {"name": "msisdn", "valueType": "string", "configurable": True}]}),
+        ("/category", {"name": "Mobile", "lifecycleStatus": "active"}),
+        ("/catalog", {"name": "Consumer", "lifecycleStatus": "active"}),
+    ]:
+        assert client.post(catalog + path, json=body).status_code == 201
+    assert client.post("/tmf-api/party/v4/organization",
+                       json={"name": "Acme GmbH", "tradingName": "Acme", "isLegalEntity": True}).status_code == 201
     with uow() as u:
         offer = factories.offering(u)
         acc = factories.account(u)
