@@ -80,3 +80,28 @@ def test_erase_pseudonymizes_personal_data_and_keeps_ids_and_accounts(uow, engin
         assert conn.execute(sa.select(sa.func.count()).where(audit_record.c.action == "individual.erased")).scalar() == 1
     with uow() as u, pytest.raises(Conflict, match="was erased on 2026-10-01"):
         party.update_party(u, person.id, "Individual", {"given_name": "Ada"})
+
+
+def test_erase_redacts_earlier_notifications_about_the_person(uow, engine):
+    from openbss.events import service as events
+    from openbss.events.service import NewListener
+    from openbss.events.tables import outbox_event
+
+    with uow() as u:
+        for api in (party.PARTY_API, party.CUSTOMER_API):
+            events.register_listener(u, NewListener(api, f"https://crm.example.com/{api}"))
+        person = party.create_party(u, "Individual", {"given_name": "Grace", "family_name": "Hopper"})
+        party.create_customer(u, NewCustomer(name="Grace Hopper", party=PartyRef(str(person.id), "Individual",
+                                                                               local=True)))
+    with engine.connect() as conn:
+        before = [json.dumps(p) for p in conn.execute(sa.select(outbox_event.c.payload)).scalars()]
+    assert len(before) == 2 and all("Hopper" in p for p in before)  # the create events carry the name
+
+    with uow() as u:
+        party.erase_party(u, person.id)
+    with engine.connect() as conn:
+        after = conn.execute(sa.select(outbox_event.c.event_type, outbox_event.c.payload)
+                             .order_by(outbox_event.c.id)).all()
+    assert not any("Hopper" in json.dumps(p) for _, p in after)
+    assert [p.get("redacted") for _, p in after[:2]] == [True, True]  # the old ones keep only their identity
+    assert [t for t, _ in after[2:]] == ["IndividualAttributeValueChangeEvent", "CustomerAttributeValueChangeEvent"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -195,3 +195,20 @@ def record_outcome(uow: UnitOfWork, delivery: DueDelivery, result: Outcome) -> N
                 last_attempt_at=uow.now(), last_error=result.error,
                 delivered_at=uow.now() if result.status == "delivered" else None)
     )
+
+
+def redact_history(uow: UnitOfWork, resource_ids: Iterable[uuid.UUID]) -> int:
+    """Strip the representations from the stored notifications about these resources (GDPR erasure): the
+    outbox would otherwise keep, and might still deliver, the personal data just erased. What stays is the
+    event's identity (eventId, eventTime, eventType); returns how many notifications were redacted."""
+    ids = list(resource_ids)
+    if not ids:
+        return 0
+    payload = outbox_event.c.payload
+    return uow.conn.execute(
+        sa.update(outbox_event)
+        .where(outbox_event.c.resource_id.in_(ids))
+        .values(payload=sa.func.json_build_object(
+            "eventId", payload["eventId"], "eventTime", payload["eventTime"], "eventType", payload["eventType"],
+            "redacted", True))
+    ).rowcount

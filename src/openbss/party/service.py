@@ -25,6 +25,7 @@ from openbss.core.money import Money
 from openbss.db.numbering import next_number
 from openbss.db.query import paged
 from openbss.db.uow import UnitOfWork
+from openbss.events import service as events
 from openbss.ledger import service as ledger
 from openbss.party.model import (
     DEFAULT_PAYMENT_TERMS_DAYS,
@@ -665,6 +666,7 @@ def erase_party(uow: UnitOfWork, party_id: uuid.UUID) -> Party:
         uow.conn.execute(sa.update(billing_account).where(billing_account.c.id.in_([a.id for a in accounts]))
                          .values(name=stand_in, updated_at=uow.now()))
     _audit(uow, f"{before.kind.lower()}.erased", before.kind.lower(), party_id, before, after)
+    events.redact_history(uow, [party_id, *(c.id for c in roles), *(a.id for a in accounts)])
     # Listeners holding copies of the names (CRM, data warehouse) hear of each pseudonymized resource, so they
     # can erase theirs too.
     uow.emit(ResourceEvent.attribute_changed(PARTY_API, before.kind.lower(), party_id))
