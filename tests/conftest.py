@@ -122,3 +122,16 @@ def client(engine, settings, clock, api_key):
     with TestClient(app, base_url="http://testserver") as c:
         c.headers["Authorization"] = f"Bearer {api_key}"
         yield c
+
+
+@pytest.fixture
+def run_cli(engine):
+    """`run_cli(typer_app, [args...])` invokes a command against this test's database."""
+    from typer.testing import CliRunner
+
+    from openbss.db.engine import set_engine
+
+    runner = CliRunner()
+    set_engine(engine)
+    yield lambda app, args, **kwargs: runner.invoke(app, args, **kwargs)
+    set_engine(None)

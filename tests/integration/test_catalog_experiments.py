@@ -2,14 +2,11 @@
 
 from decimal import Decimal
 
-from typer.testing import CliRunner
-
 from openbss.catalog import service as catalog
 from openbss.catalog.cli import catalog_app
 from openbss.catalog.model import Experiment
 from openbss.catalog.service import NewOffering, NewPrice
 from openbss.core.money import Money
-from openbss.db.engine import set_engine
 from openbss.ordering.service import NewOrder, NewOrderItem, place_order
 from openbss.party import service as party
 from openbss.party.service import NewBillingAccount, NewCustomer
@@ -26,7 +23,7 @@ def _customer(u, n: int, segment: str):
     return party.create_billing_account(u, NewBillingAccount(c.id, f"Account {n}", "EUR", "DE", 1, "Europe/Berlin"))
 
 
-def test_uptake_counts_each_variants_orders(engine, uow):
+def test_uptake_counts_each_variants_orders(uow, run_cli):
     with uow() as u:
         a = _variant(u, "Mobile M (A)", "A", "students", "25.00")
         b = _variant(u, "Mobile M (B)", "B", "young", "27.50")
@@ -40,12 +37,8 @@ def test_uptake_counts_each_variants_orders(engine, uow):
         "B": (1, Decimal("0.2500")),  # 1 of 4
     }
 
-    set_engine(engine)
-    try:
-        result = CliRunner().invoke(catalog_app, ["experiment", "summer-price"], env={"COLUMNS": "120"})
-        missing = CliRunner().invoke(catalog_app, ["experiment", "winter"])
-    finally:
-        set_engine(None)
+    result = run_cli(catalog_app, ["experiment", "summer-price"], env={"COLUMNS": "120"})
+    missing = run_cli(catalog_app, ["experiment", "winter"])
     assert result.exit_code == 0, result.output
     assert "4 order(s)" in result.output and "75.0 %" in result.output and "25.0 %" in result.output
     assert missing.exit_code == 1 and "no experiment" in missing.output

@@ -9,14 +9,12 @@ from pathlib import Path
 import psycopg
 import pytest
 import sqlalchemy as sa
-from typer.testing import CliRunner
 
 from openbss.catalog import service as catalog
 from openbss.catalog.cli import catalog_app
 from openbss.catalog.io import ImportProblem, export_yaml, import_yaml
 from openbss.catalog.model import usage_charge
 from openbss.core.money import Money
-from openbss.db.engine import set_engine
 from openbss.db.uow import unit_of_work
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "catalog" / "sample.yaml"
@@ -145,23 +143,18 @@ def test_an_offering_already_in_the_catalog_is_not_imported_twice(uow):
                                                "productOffering 'Mobile M' is already in the catalog")
 
 
-def test_cli_imports_and_exports(engine, tmp_path):
-    runner = CliRunner()
-    set_engine(engine)
-    try:
-        r = runner.invoke(catalog_app, ["import", str(SAMPLE)])
-        assert r.exit_code == 0, r.output
-        assert "imported 2 specification(s), 3 offering(s) with 9 price(s)" in r.output
-        out = tmp_path / "catalog.yaml"
-        r = runner.invoke(catalog_app, ["export", str(out)])
-        assert r.exit_code == 0, r.output
-        r = runner.invoke(catalog_app, ["export"])
-        assert r.output == out.read_text()
-        bad = tmp_path / "bad.yaml"
-        bad.write_text(BAD)
-        r = runner.invoke(catalog_app, ["import", str(bad)])
-        assert r.exit_code == 1
-        assert f"{bad}:9: productOffering[1].productOfferingPrice[0].price.value='-5' must not be negative" in r.output
-        assert "4 problem(s); nothing imported" in r.output
-    finally:
-        set_engine(None)
+def test_cli_imports_and_exports(run_cli, tmp_path):
+    r = run_cli(catalog_app, ["import", str(SAMPLE)])
+    assert r.exit_code == 0, r.output
+    assert "imported 2 specification(s), 3 offering(s) with 9 price(s)" in r.output
+    out = tmp_path / "catalog.yaml"
+    r = run_cli(catalog_app, ["export", str(out)])
+    assert r.exit_code == 0, r.output
+    r = run_cli(catalog_app, ["export"])
+    assert r.output == out.read_text()
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(BAD)
+    r = run_cli(catalog_app, ["import", str(bad)])
+    assert r.exit_code == 1
+    assert f"{bad}:9: productOffering[1].productOfferingPrice[0].price.value='-5' must not be negative" in r.output
+    assert "4 problem(s); nothing imported" in r.output

@@ -17,14 +17,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 import sqlalchemy as sa
-from typer.testing import CliRunner
 
 from openbss.audit import service as audit
 from openbss.core.clock import FixedClock
 from openbss.core.errors import NotFound
 from openbss.core.events import ResourceEvent
 from openbss.db import uow as uow_module
-from openbss.db.engine import set_engine
 from openbss.db.uow import UnitOfWork, unit_of_work
 from openbss.events import service as events
 from openbss.events.model import RetryPolicy, verify_signature
@@ -372,18 +370,14 @@ def test_deleting_a_listener_stops_its_deliveries(client, engine, uow, clock, pe
 # --- the worker -----------------------------------------------------------------------------------------------
 
 
-def test_worker_once_delivers_what_is_due(engine, uow, peer, widgets, monkeypatch):
+def test_worker_once_delivers_what_is_due(engine, run_cli, uow, peer, widgets, monkeypatch):
     from openbss.cli import app
 
     monkeypatch.delenv("OPENBSS_BASE_URL", raising=False)  # the CLI installs the sink with the environment's
     listen(uow, peer.url)
     with unit_of_work(engine, clock=FixedClock(datetime(2000, 1, 1, tzinfo=UTC))) as u:  # due before "now"
         make_widget(u)
-    set_engine(engine)
-    try:
-        result = CliRunner().invoke(app, ["worker", "--once"])
-    finally:
-        set_engine(None)
+    result = run_cli(app, ["worker", "--once"])
     assert result.exit_code == 0, result.output
     assert result.output.splitlines() == [
         "ordering.run_due: ordersCompleted 0, trialsConverted 0, termsRenewed 0, productsTerminated 0",

@@ -8,11 +8,9 @@ from datetime import UTC, date, datetime
 
 import pytest
 import sqlalchemy as sa
-from typer.testing import CliRunner
 
 from openbss.audit.tables import audit_record
 from openbss.cli import app
-from openbss.db.engine import set_engine
 from openbss.events.tables import outbox_event
 from openbss.party import service as party
 from openbss.party.model import pseudonym
@@ -20,12 +18,9 @@ from openbss.party.service import NewBillingAccount, NewCustomer, PartyRef
 
 
 @pytest.fixture
-def cli(engine, monkeypatch):
+def cli(engine, run_cli, monkeypatch):
     monkeypatch.delenv("OPENBSS_BASE_URL", raising=False)  # the CLI installs the events sink with the environment's
-    set_engine(engine)
-    runner = CliRunner()
-    yield lambda *args: runner.invoke(app, ["gdpr", *args])
-    set_engine(None)
+    return lambda *args: run_cli(app, ["gdpr", *args])
 
 
 @pytest.fixture

@@ -8,11 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
-from typer.testing import CliRunner
 
 from openbss.audit.tables import audit_record
 from openbss.core.clock import FixedClock
-from openbss.db.engine import set_engine
 from openbss.db.uow import unit_of_work
 from openbss.jobs import schedule
 from openbss.jobs.schedule import Job, Scheduler
@@ -125,7 +123,7 @@ def test_the_loop_runs_jobs_until_stopped(engine, clock):
     assert not loop.is_alive()
 
 
-def test_worker_once_runs_the_jobs_then_delivers(engine, uow, monkeypatch):
+def test_worker_once_runs_the_jobs_then_delivers(engine, run_cli, uow, monkeypatch):
     from openbss.cli import app
 
     monkeypatch.delenv("OPENBSS_BASE_URL", raising=False)
@@ -134,11 +132,7 @@ def test_worker_once_runs_the_jobs_then_delivers(engine, uow, monkeypatch):
         account = factories.account(u)
         product = factories.subscribe(u, account.id, factories.offering(u).id, "+491510000001",
                                       start=datetime(2001, 1, 2, tzinfo=UTC))
-    set_engine(engine)
-    try:
-        result = CliRunner().invoke(app, ["worker", "--once"])
-    finally:
-        set_engine(None)
+    result = run_cli(app, ["worker", "--once"])
     assert result.exit_code == 0, result.output
     assert result.output.splitlines() == [
         "ordering.run_due: ordersCompleted 1, trialsConverted 0, termsRenewed 0, productsTerminated 0",

@@ -5,12 +5,10 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from typer.testing import CliRunner
 
 from openbss.core.errors import InvalidValue
 from openbss.core.ids import new_id
 from openbss.core.money import Money
-from openbss.db.engine import set_engine
 from openbss.mediation import service
 from openbss.mediation.cli import usage_app
 from openbss.mediation.model import UsageRecord
@@ -104,19 +102,14 @@ def test_claim_unbilled_usage_returns_exact_totals_once(uow, lines):
     assert {b.invoice_id for b in billed} == {invoice} and len(billed) == 4
 
 
-def test_cli_import_prints_summary_and_rejected_lines(engine, lines):
-    set_engine(engine)
-    try:
-        runner = CliRunner()
-        r = runner.invoke(usage_app, ["import", str(SAMPLE), "--source", "switch-1", "--batch-size", "3"])
-        assert r.exit_code == 0, r.output
-        assert re.search(r"│\s+4 │\s+1 │\s+6 │", r.output)  # accepted, duplicates, rejected
-        assert "line 5: start_time='yesterday' is not an ISO 8601 date-time" in r.output
-        assert "line 7: service_id='+4915199999999' has no active subscription" in r.output
-        strict = runner.invoke(usage_app, ["import", str(SAMPLE), "--source", "switch-1", "--strict"])
-        assert strict.exit_code == 1
-    finally:
-        set_engine(None)
+def test_cli_import_prints_summary_and_rejected_lines(engine, run_cli, lines):
+    r = run_cli(usage_app, ["import", str(SAMPLE), "--source", "switch-1", "--batch-size", "3"])
+    assert r.exit_code == 0, r.output
+    assert re.search(r"│\s+4 │\s+1 │\s+6 │", r.output)  # accepted, duplicates, rejected
+    assert "line 5: start_time='yesterday' is not an ISO 8601 date-time" in r.output
+    assert "line 7: service_id='+4915199999999' has no active subscription" in r.output
+    strict = run_cli(usage_app, ["import", str(SAMPLE), "--source", "switch-1", "--strict"])
+    assert strict.exit_code == 1
     assert stored(engine) == 4
 
 
