@@ -10,7 +10,15 @@ from decimal import Decimal
 import pytest
 
 from openbss.billing import tax
-from openbss.billing.model import Subscriptions, charged_spans, cycle_period, generate, period_containing
+from openbss.billing.model import (
+    Subscriptions,
+    Term,
+    charge_term,
+    charged_spans,
+    cycle_period,
+    generate,
+    period_containing,
+)
 from openbss.catalog.model import Price, ProductOffering
 from openbss.core.errors import InvalidValue
 from openbss.core.money import Money
@@ -283,3 +291,136 @@ def test_a_bundle_is_charged_its_own_and_its_offerings_prices():
         ("Mobile M, 2026-11-01 to 2026-11-30", Decimal("30.00")), ("TV, 2026-11-01 to 2026-11-30", Decimal("15.00")),
     ]
     assert {l.offering_id for l in draft.lines} == {bundle.id}  # the product's offering: credits find them
+
+
+# --- recurring periods and timing ---------------------------------------------------------------------------
+
+
+def priced(period, amount, timing="inAdvance", name="Service") -> ProductOffering:
+    oid = uuid.uuid4()
+    price = Price(uuid.uuid4(), oid, "recurring", Money.of(amount, "EUR"), period, None, Decimal(1), None, None,
+                  charge_timing=timing)
+    return ProductOffering(oid, name, None, "active", "standard", (price,), T0)
+
+
+def test_terms_of_each_period():
+    anchor = date(2026, 10, 10)
+    assert charge_term("day", date(2026, 10, 12), 1, "Europe/Berlin", anchor) == Term(date(2026, 10, 12),
+                                                                                      date(2026, 10, 13))
+    # Weeks run from the anchor, also backwards: 8 October is in the week of 3 to 9 October.
+    assert charge_term("week", date(2026, 10, 8), 1, "Europe/Berlin", anchor) == Term(date(2026, 10, 3),
+                                                                                       date(2026, 10, 10))
+    # BCD 15: 20 November is in the cycle period from 15 November, of the quarter from 15 October.
+    assert charge_term("quarter", date(2026, 11, 20), 15, "Europe/Berlin", anchor) == Term(date(2026, 10, 15),
+                                                                                            date(2027, 1, 15))
+    # 10 January 2027 is in the period from 15 December 2026, so in the year 2026 of that cycle.
+    year = charge_term("year", date(2027, 1, 10), 15, "Europe/Berlin", anchor)
+    assert (year, year.days) == (Term(date(2026, 1, 15), date(2027, 1, 15)), 365)
+
+
+def test_quarterly_in_arrears_is_billed_once_the_quarter_has_ended():
+    acc, off = account(), priced("quarter", "90.00", "inArrears")
+    p = product(acc, off, utc(2026, 9, 30, 22))  # 1 October in Berlin
+    assert run(acc, "2026-10", [(p, off)]) is None  # the quarter October to December is still running
+    assert run(acc, "2026-11", [(p, off)]) is None
+    december = run(acc, "2026-12", [(p, off)])
+    assert [(l.service_start, l.service_end, l.net.amount, l.quantity, l.unit) for l in december.lines] == [
+        (date(2026, 10, 1), date(2027, 1, 1), Decimal("90.00"), Decimal("1"), "quarter"),
+    ]
+
+
+def test_quarterly_in_arrears_bills_the_days_used_when_the_product_stops_mid_quarter():
+    acc, off = account(), priced("quarter", "92.00", "inArrears")
+    p = product(acc, off, utc(2026, 9, 30, 22), end=utc(2026, 11, 15, 23))  # ends on 16 November in Berlin
+    assert run(acc, "2026-10", [(p, off)]) is None  # days after October are still due
+    # 1 October to 15 November is 46 of the quarter's 92 days: 92.00 × 46/92 = 46.00
+    assert recurring(run(acc, "2026-11", [(p, off)])) == [(date(2026, 10, 1), date(2026, 11, 16), Decimal("46.00"))]
+
+
+def test_an_annual_fee_cancelled_mid_year_is_credited_by_day():
+    acc, ip, mobile = account(), priced("year", "120.00", name="Static IP"), priced("month", "200.00")
+    p = product(acc, ip, utc(2026, 9, 30, 22))
+    october = run(acc, "2026-10", [(p, ip)])
+    # 1 October to 31 December is 92 of 2026's 365 days: 120.00 × 92/365 = 30.246… → 30.25
+    assert recurring(october) == [(date(2026, 10, 1), date(2027, 1, 1), Decimal("30.25"))]
+    december = run(acc, "2026-12", [(p, ip)], existing=october.lines)
+    assert recurring(december) == [(date(2027, 1, 1), date(2028, 1, 1), Decimal("120.00"))]
+    ended = replace(p, end_at=utc(2027, 2, 16, 23))  # the last day is 16 February
+    m = product(acc, mobile, utc(2026, 12, 31, 23))  # something to set the credit against
+    february = run(acc, "2027-02", [(ended, ip), (m, mobile)], existing=[*october.lines, *december.lines])
+    credit = february.lines[0]
+    # 17 February to 31 December: 365 − 31 − 16 = 318 days not used: 120.00 × 318/365 = 104.547… → 104.55 back
+    assert (credit.service_start, credit.service_end, credit.net.amount, credit.quantity) == (
+        date(2027, 2, 17), date(2028, 1, 1), Decimal("-104.55"), Decimal("-0.871233"))
+    assert credit.description == "Credit: Static IP, 2027-02-17 to 2027-12-31 (318/365 days not used)"
+
+
+def test_daily_in_advance_counts_the_days_of_the_next_period():
+    acc, off = account(), priced("day", "1.50", name="Day pass")
+    p = product(acc, off, utc(2026, 10, 19, 22))  # 20 October
+    draft = run(acc, "2026-10", [(p, off)])
+    assert [(l.description, l.quantity, l.net.amount) for l in draft.lines] == [
+        ("Day pass, 2026-10-20 to 2026-10-31 (12 days)", Decimal("12"), Decimal("18.00")),  # 12 × 1.50
+        ("Day pass, 2026-11-01 to 2026-11-30 (30 days)", Decimal("30"), Decimal("45.00")),  # 30 × 1.50
+    ]
+
+
+def test_weekly_in_arrears_counts_a_week_in_the_period_it_ends_in():
+    acc, off = account(), priced("week", "7.00", "inArrears", name="Weekly")
+    p = product(acc, off, utc(2026, 10, 9, 22))  # Saturday 10 October: weeks run Saturday to Friday
+    october = run(acc, "2026-10", [(p, off)])
+    # Weeks ended by 31 October: 10-16, 17-23, 24-30 October; the week from 31 October ends in November.
+    assert [(l.description, l.net.amount) for l in october.lines] == [
+        ("Weekly, 2026-10-10 to 2026-10-30 (3 weeks)", Decimal("21.00"))]
+    november = run(acc, "2026-11", [(p, off)], existing=october.lines)
+    # 31 October to 27 November: 4 weeks; the week from 28 November ends in December.
+    assert recurring(november) == [(date(2026, 10, 31), date(2026, 11, 28), Decimal("28.00"))]
+
+
+def test_a_bundle_bills_each_offering_by_its_own_period():
+    acc, tv, ip = account(), priced("month", "15.00", name="TV"), priced("year", "120.00", name="Static IP")
+    bundle = replace(priced("month", "10.00", name="Home"), is_bundle=True, bundled_offering_ids=(tv.id, ip.id))
+    p = product(acc, bundle, utc(2026, 9, 30, 22))
+    subject = Subscriptions(acc, [p], {o.id: o for o in (bundle, tv, ip)})
+    october = generate(subject, cycle_period("2026-10", 1, acc.time_zone), [], tax.rate, "half_up")
+    assert [(l.description, l.net.amount) for l in october.lines] == [
+        ("Home, 2026-10-01 to 2026-10-31", Decimal("10.00")), ("TV, 2026-10-01 to 2026-10-31", Decimal("15.00")),
+        ("Static IP, 2026-10-01 to 2026-12-31 (92/365 days)", Decimal("30.25")),  # 120.00 × 92/365
+        ("Home, 2026-11-01 to 2026-11-30", Decimal("10.00")), ("TV, 2026-11-01 to 2026-11-30", Decimal("15.00")),
+    ]
+    assert [l.component_id for l in october.lines] == [bundle.id, tv.id, ip.id, bundle.id, tv.id]
+    november = generate(subject, cycle_period("2026-11", 1, acc.time_zone), october.lines, tax.rate, "half_up")
+    # The static IP is billed to the end of the year: only the monthly charges of December.
+    assert [l.description for l in november.lines] == ["Home, 2026-12-01 to 2026-12-31", "TV, 2026-12-01 to 2026-12-31"]
+    # Lines billed before components were recorded (all monthly then) count for every charge of their offering.
+    legacy = [replace(l, component_id=None) for l in october.lines if l.component_id != ip.id]
+    duo = replace(subject, offerings={**subject.offerings, bundle.id: replace(bundle, bundled_offering_ids=(tv.id,))})
+    assert [l.description for l in generate(duo, cycle_period("2026-11", 1, acc.time_zone), legacy, tax.rate,
+                                            "half_up").lines] == ["Home, 2026-12-01 to 2026-12-31",
+                                                                  "TV, 2026-12-01 to 2026-12-31"]
+
+
+# --- usage priced on period totals --------------------------------------------------------------------------
+
+
+def usage_offering(**price) -> ProductOffering:
+    off = offering()
+    usage_price = Price(uuid.uuid4(), off.id, "usage", Money.of(price.pop("amount"), "EUR"), None, "voice",
+                        Decimal(price.pop("unit_size", 1)), None, None, **price)
+    return replace(off, prices=(*off.prices, usage_price))
+
+
+@pytest.mark.parametrize(("price", "net"), [
+    # per unit without an allowance: the sum of the rated records, whatever the price says now
+    ({"amount": "0.0020"}, Decimal("1.23")),
+    # 100 s included: (400 − 100) × 0.0020 = 0.60
+    ({"amount": "0.0020", "included_units": Decimal(100)}, Decimal("0.60")),
+    # started 60-second blocks of the period's 400 s: 7 × 0.10 = 0.70
+    ({"amount": "0.10", "unit_size": 60, "usage_model": "block"}, Decimal("0.70")),
+])
+def test_usage_is_repriced_on_the_period_total_only_for_allowances_blocks_and_tiers(price, net):
+    acc, off = account(), usage_offering(**price)
+    p = product(acc, off, utc(2026, 9, 30, 22))
+    totals = [usage(p, "voice", "1.00", quantity="250"), usage(p, "voice", "0.23", quantity="150")]
+    draft = run(acc, "2026-10", [(p, off)], usage_totals=totals)
+    assert [l.net.amount for l in draft.lines if l.kind == "usage"] == [net]

@@ -7,21 +7,45 @@ Decisions (the issue's, recorded here so the code can be read against them):
   local. Periods are half-open; `period_end` and a line's `service_end` are the first day NOT covered.
   The bill run for a period runs after it closes and issues the invoice dated the period's end date
   (local); due date = issue date + the account's payment terms (`payment_terms_days`, 14 by default).
-- Telecom convention: recurring charges in advance, usage in arrears. The invoice for period P carries
-  (a) every recurring charge not yet billed for a product, from its start up to the end of P+1 (the
-  first invoice catches up a mid-period activation, prorated, and bills P+1 in advance; later invoices
-  bill just P+1), (b) all rated, unbilled usage dated before the end of P (late usage of earlier
-  periods included), one line per product and usage type, (c) one-time prices of products whose life
-  started before the end of P, and early-termination fees of cancellations before the end of P.
+- Recurring charges by timing (`chargeTiming`, in advance by default), usage in arrears. The invoice for
+  period P carries (a) every recurring charge not yet billed for a product whose term is billable (`_chunks`):
+  in advance, terms that start before the end of P+1 (the first invoice catches up a mid-period activation,
+  prorated, and bills P+1 in advance; later invoices bill just P+1); in arrears, terms that have ended by the
+  end of P (a monthly price in arrears bills P on P's invoice), or whose product stopped before their end,
+  (b) all rated, unbilled usage dated before the end of P (late usage of earlier periods included), one line
+  per product and usage type, (c) one-time prices of products whose life started before the end of P, and
+  early-termination fees of cancellations before the end of P.
+- Terms of recurring prices (`charge_term`): a month is the bill cycle period; a quarter and a year are 3 and
+  12 of them aligned to the year (quarters from the cycle periods starting in January, April, July, October;
+  years from January's), so an annual fee is billed once a year, on the invoice for December's period, and an
+  activation mid-year is prorated by day to the year's end (Oct 10 to Dec 31: 83/365). A day is a day; weeks
+  run from the day the product moved to the offering. Day and week prices are billed as a count of days or
+  weeks: one line per bill period with price × days / 7 (or × days); a week that straddles two bill periods
+  is counted, whole, in the period it starts in when billed in advance, and in the period it ends in when
+  billed in arrears (each term is billed on one invoice, before it starts or after it ends). Every charge is
+  price × days / days of its term, so proration on activation and credits on cancellation are by day for
+  every period. An invoice looks at product events up to the end of the longest term it may bill
+  (`events_horizon`), so an end-of-term cancellation already decided shortens a year billed in advance.
+- Usage is priced on the bill period's totals where the price needs them (`catalog.model.usage_charge`):
+  a usage price with an allowance (`included_units`) or a block, graduated or volume model charges
+  usage_charge(price, the quantity claimed for the line), rounded once; allowances are per bill period and
+  per product, not prorated for a partial first period. Blocks are started blocks of the period's total, as
+  the catalog defines the model (61 s + 30 s + 125 s in 60-second blocks is 4 blocks, not the 6 of per-call
+  rounding, which would need a model of its own). The version is the one the subscription has at the
+  period's start (`price_for_subscription`). A per-unit price without allowance keeps the sum of the
+  per-record rated amounts, each rated at the price valid at its usage date. Late usage (dated in an
+  earlier, already billed period) counts with the period it is billed in: an issued invoice is never
+  reopened, so the earlier period's allowance and tiers stay as they were billed and the late quantity
+  joins the current period's total (as a rating engine that closes its period counters at bill time does).
 - The subscription's life is read from its product events (Kill Bill style, `charged_spans`): charged
   from `activated` / `trial_converted`, for the new offering from the day of an `upgraded` /
   `downgraded` (that day included), not between `suspended` and `resumed` when the suspension stops
   charges, until `cancelled` (immediate, or the end of term). Proration is by calendar day in the zone
-  of the invoiced account: fraction = days / days in the cycle period (Oct 10 to Oct 31 of October: 22/31).
-- What is already billed is derived from the existing lines (product, offering, service days), never
-  from a mutable "billed through" flag, so `generate` is a pure function of its inputs. Per cycle
-  period and offering, days billed and no longer due are CREDITED, days due and not yet billed are
-  CHARGED. A credit is a line of the same kind as the line it gives back (recurring, or discount for a
+  of the invoiced account: fraction = days / days in the term (Oct 10 to Oct 31 of October: 22/31).
+- What is already billed is derived from the existing lines (product, offering, the charged component
+  `component_id`, service days), never from a mutable "billed through" flag, so `generate` is a pure
+  function of its inputs. Per offering, days billed and no longer due are CREDITED; per charge (offering
+  and component), days due and not yet billed are CHARGED. A credit is a line of the same kind as the line it gives back (recurring, or discount for a
   discount) with negative quantity and amount, `reverses_id` naming that line, and the description
   starting "Credit:": it takes that line's own amount pro rata (net × days / line days), so it mirrors
   what was billed, whatever price or discount applies today. VAT follows the line (same category, rate
@@ -59,7 +83,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from openbss.catalog.model import discount_amount, discount_applies, price_for_subscription
+from openbss.catalog.model import discount_amount, discount_applies, price_for_subscription, usage_charge
 from openbss.core.errors import InvalidValue
 from openbss.core.ids import new_id
 from openbss.core.money import RATED_QUANTUM, Money, total
@@ -103,7 +127,7 @@ class BillPeriod:
         return local_midnight(self.end, self.time_zone)
 
     def next(self) -> BillPeriod:
-        return BillPeriod(self.end, add_month(self.end), self.time_zone)
+        return BillPeriod(self.end, add_months(self.end), self.time_zone)
 
 
 def local_midnight(day: date, time_zone: str) -> datetime:
@@ -115,9 +139,10 @@ def local_date(at: datetime, time_zone: str) -> date:
     return at.astimezone(ZoneInfo(time_zone)).date()
 
 
-def add_month(day: date) -> date:
+def add_months(day: date, months: int = 1) -> date:
     # Bill-cycle days stop at 28, so the same day exists in every month.
-    return date(day.year + day.month // 12, day.month % 12 + 1, day.day)
+    index = day.year * 12 + day.month - 1 + months
+    return date(index // 12, index % 12 + 1, day.day)
 
 
 def parse_period(value: str, field: str = "period") -> tuple[int, int]:
@@ -131,14 +156,53 @@ def cycle_period(period: str, bill_cycle_day: int, time_zone: str) -> BillPeriod
     """The account's bill cycle period that starts in the month `period` (YYYY-MM)."""
     year, month = parse_period(period)
     start = date(year, month, bill_cycle_day)
-    return BillPeriod(start, add_month(start), time_zone)
+    return BillPeriod(start, add_months(start), time_zone)
 
 
 def period_containing(day: date, bill_cycle_day: int, time_zone: str) -> BillPeriod:
     start = date(day.year, day.month, bill_cycle_day)
     if day < start:
         start = date(day.year - (day.month == 1), (day.month - 2) % 12 + 1, bill_cycle_day)
-    return BillPeriod(start, add_month(start), time_zone)
+    return BillPeriod(start, add_months(start), time_zone)
+
+
+# Bill periods in a term of a recurring price by its `period`; day and week terms are counted in days instead.
+TERM_MONTHS = {"month": 1, "quarter": 3, "year": 12}
+TERM_DAYS = {"day": 1, "week": 7}
+
+
+@dataclass(frozen=True)
+class Term:
+    """One period [start, end) of a recurring price (a day, a week, a cycle month, quarter or year)."""
+
+    start: date
+    end: date
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days
+
+
+def charge_term(period: str, day: date, bill_cycle_day: int, time_zone: str, anchor: date) -> Term:
+    """The term of a recurring price with `period` that local `day` falls in. Months are bill cycle periods;
+    quarters and years are 3 and 12 of them, aligned to the year: a quarter starts with the cycle period that
+    starts in January, April, July or October, a year with the one that starts in January (BCD 15: the year
+    2027 is [2027-01-15, 2028-01-15)). Weeks run from `anchor` (the day the product moved to the offering)."""
+    if period in TERM_DAYS:
+        size = TERM_DAYS[period]
+        start = anchor + timedelta(days=(day - anchor).days // size * size)
+        return Term(start, start + timedelta(days=size))
+    months = TERM_MONTHS[period]
+    cycle = period_containing(day, bill_cycle_day, time_zone)
+    start = date(cycle.start.year, (cycle.start.month - 1) // months * months + 1, bill_cycle_day)
+    return Term(start, add_months(start, months))
+
+
+def events_horizon(period: BillPeriod) -> datetime:
+    """How far the invoice for `period` looks at the products' lives: to the end of the longest term it may
+    bill in advance (a year starting with the next period), so a cancellation already decided for a date in
+    that term is charged as known instead of charged and credited later."""
+    return local_midnight(add_months(period.end, 12), period.time_zone)
 
 
 @dataclass(frozen=True)
@@ -158,6 +222,9 @@ class InvoiceLine:
     tax_category: str
     tax_rate: Decimal
     reverses_id: uuid.UUID | None = None  # a credit: the line whose days it gives back
+    # Recurring and discount lines: the offering whose recurring price the line charges (a bundled offering's
+    # for a bundle). None on lines billed before it was recorded: they count for every charge of `offering_id`.
+    component_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -260,6 +327,7 @@ class _Charge:
     service_end: date | None
     net: Money
     reverses_id: uuid.UUID | None = None
+    component_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -384,68 +452,143 @@ class _Context:
                      if e.product_id == product.id and e.kind in ("activated", "trial_started")), None)
 
 
-def _recurring_range(ctx: _Context, product: Product, span: Span, period: BillPeriod, start: date,
-                     end: date) -> list[_Charge]:
-    """The recurring charges (each component's price, prorated by day) for [start, end) of `period`, each
-    followed by the discounts that apply to it."""
+@dataclass(frozen=True)
+class _Chunk:
+    """Days [start, end) of `term` of `price` that the invoice charges for `component` (the offering of `span`,
+    or one it bundles; `index` is its place among them, for line order). Day and week charges of one bill
+    period are merged into one chunk (`_merged`), so `bucket` is the start of the bill period the term is
+    counted in."""
+
+    span: Span
+    component: ProductOffering
+    index: int
+    price: Price
+    term: Term
+    start: date
+    end: date
+    bucket: date
+
+
+def _extent(period: str, days: int, term_days: int) -> str:
+    """How much of its price a charge of `days` is, for its description: nothing for one whole month, quarter
+    or year, "(22/31 days)" for part of one; "(4 weeks)", "(10/7 weeks)", "(30 days)" for week and day prices."""
+    if period == "day":
+        return f" ({days} day{'s' * (days != 1)})"
+    if period == "week":
+        return f" ({days // 7 if days % 7 == 0 else f'{days}/7'} week{'s' * (days != 7)})"
+    return "" if days == term_days else f" ({days}/{term_days} days)"
+
+
+def _recurring_charge(ctx: _Context, product: Product, chunk: _Chunk) -> list[_Charge]:
+    """The charge of one chunk (its price × days / days of its term: 30.00 × 22/31 for 22 days of a 31-day
+    month, 2.50 × 28/7 for four weeks), followed by the discounts that apply to it."""
     tz, payer = ctx.payer.time_zone, ctx.payer
+    start, end, price, component = chunk.start, chunk.end, chunk.price, chunk.component
     at = local_midnight(start, tz)
-    offering = ctx.offering(span.offering_id)
-    days = (end - start).days
-    label = "" if days == period.days else f" ({days}/{period.days} days)"
-    when = f"{start.isoformat()} to {(end - timedelta(days=1)).isoformat()}{label}"
-    quantity = (Decimal(days) / period.days).quantize(RATED_QUANTUM)
-    discounts = [
-        d for d in offering.discounts(at)
-        if discount_applies(d, segment=ctx.subject.segment, held_offering_ids=ctx.held(at),
-                            promotion_code=ctx.promotion_code(product), at=at)
-        and (d.amount is None or d.amount.currency == ctx.currency)
-    ]
-    index = _periods_between(period_containing(local_date(span.since, tz), payer.bill_cycle_day, tz), period)
-    charges = []
-    for component in _components(offering, ctx.subject.offerings):
-        price = _recurring_price(component, ctx.currency, span.since, at, payer.bill_cycle_day, tz)
-        if price is None:
+    offering = ctx.offering(chunk.span.offering_id)
+    days, term_days = (end - start).days, chunk.term.days
+    when = f"{start.isoformat()} to {(end - timedelta(days=1)).isoformat()}{_extent(price.period, days, term_days)}"
+    quantity = (Decimal(days) / term_days).quantize(RATED_QUANTUM)
+    # Multiply before dividing: 31.00 x 10 / 31 is exactly 10.00 even with rounding "up".
+    net = Money(price.amount.amount * days / term_days, ctx.currency).rounded(ctx.rounding)
+    charges = [_Charge(
+        "recurring", f"{ctx.label}{component.name}, {when}", product.id, offering.id, offering.tax_category,
+        None, quantity, price.period, start, end, net, component_id=component.id)]
+    index = _periods_between(period_containing(local_date(chunk.span.since, tz), payer.bill_cycle_day, tz),
+                             period_containing(start, payer.bill_cycle_day, tz))
+    for d in offering.discounts(at):
+        if not discount_applies(d, segment=ctx.subject.segment, held_offering_ids=ctx.held(at),
+                                promotion_code=ctx.promotion_code(product), at=at):
             continue
-        # Multiply before dividing: 31.00 x 10 / 31 is exactly 10.00 even with rounding "up".
-        net = Money(price.amount.amount * days / period.days, ctx.currency).rounded(ctx.rounding)
+        if d.amount is not None and d.amount.currency != ctx.currency or d.applies_to not in (None, price.name):
+            continue
+        off = discount_amount(d, net, index).rounded(ctx.rounding)
+        if off.is_zero():
+            continue
+        what = f"{d.percentage.normalize():f} %" if d.percentage is not None else str(d.amount)
+        name = d.name or ("promotion " + d.promotion_code if d.promotion_code else "discount")
         charges.append(_Charge(
-            "recurring", f"{ctx.label}{component.name}, {when}", product.id, offering.id, offering.tax_category,
-            None, quantity, "month", start, end, net))
-        for d in discounts:
-            if d.applies_to is not None and d.applies_to != price.name:
-                continue
-            off = discount_amount(d, net, index).rounded(ctx.rounding)
-            if off.is_zero():
-                continue
-            what = f"{d.percentage.normalize():f} %" if d.percentage is not None else str(d.amount)
-            name = d.name or ("promotion " + d.promotion_code if d.promotion_code else "discount")
-            charges.append(_Charge(
-                "discount", f"{ctx.label}{name} ({what} off {component.name}), {when}", product.id, offering.id,
-                offering.tax_category, None, quantity, "month", start, end, -off))
+            "discount", f"{ctx.label}{name} ({what} off {component.name}), {when}", product.id, offering.id,
+            offering.tax_category, None, quantity, price.period, start, end, -off, component_id=component.id))
     return charges
 
 
-def _reversal(ctx: _Context, line: InvoiceLine, start: date, end: date, period: BillPeriod) -> _Charge:
+def _reversal(ctx: _Context, line: InvoiceLine, start: date, end: date) -> _Charge:
     """Give back `line`'s charge for [start, end): its own amount pro rata, so the credit mirrors exactly what
-    was billed (price version, discount) whatever the catalog says today."""
+    was billed (price version, discount) whatever the catalog says today. Its quantity counts in the line's
+    unit, the period of the price it charged (lines billed before other periods existed say "month")."""
     days = (end - start).days
     line_days = (line.service_end - line.service_start).days
+    if line.unit in TERM_DAYS:
+        term_days, what = TERM_DAYS[line.unit], f"{days} day{'s' * (days != 1)}"
+    else:
+        term_days = charge_term(line.unit, start, ctx.payer.bill_cycle_day, ctx.payer.time_zone, start).days
+        what = f"{days}/{term_days} days"
     return _Charge(
         line.kind, f"Credit: {line.description.split(', ')[0]}, {start.isoformat()} to "
-        f"{(end - timedelta(days=1)).isoformat()} ({days}/{period.days} days not used)",
+        f"{(end - timedelta(days=1)).isoformat()} ({what} not used)",
         line.product_id, line.offering_id, line.tax_category, None,
-        -(Decimal(days) / period.days).quantize(RATED_QUANTUM), line.unit, start, end,
+        -(Decimal(days) / term_days).quantize(RATED_QUANTUM), line.unit, start, end,
         # Multiply before dividing, as for the charge: 30.00 x 21 / 30 = 21.00 exactly.
         -Money(line.net.amount * days / line_days, ctx.currency).rounded(ctx.rounding), reverses_id=line.id,
+        component_id=line.component_id,
     )
 
 
-def _recurring(ctx: _Context, through: BillPeriod, product: Product, existing: Sequence[InvoiceLine]) -> list[_Charge]:
-    """Recurring charges, discounts and credits of one product up to the end of `through`: per cycle period,
-    the days the product should be charged for each offering (its spans) against the days already billed
-    (existing lines less their reversals). Days billed and no longer due are credited; days due and not
-    billed are charged."""
+def _chunks(ctx: _Context, period: BillPeriod, spans: Sequence[Span], component: ProductOffering, index: int,
+    todo: set[date], due: set[date]) -> list[_Chunk]:
+    """The days of `todo` (due, not billed; `spans` are the product's on one offering) that the invoice for `period` charges for `component`, cut at the
+    terms of its price. In advance a term is billed once it starts before the next period ends (the invoice
+    whose next period starts it; a term already running, e.g. at activation, is caught up at once). In arrears
+    a term is billed once it has ended by the end of `period`, or when none of its days after `period` is
+    `due` (the product stopped). So a day or week price counts each day or week in the bill period it starts
+    in (in advance) or ends in (in arrears)."""
+    tz, bcd = ctx.payer.time_zone, ctx.payer.bill_cycle_day
+    through = period.next()
+    chunks = []
+    for start, end in _ranges(todo):
+        day = start
+        while day < end:
+            span = next(s for s in spans if s.start <= day and (s.end is None or day < s.end))
+            price = _recurring_price(component, ctx.currency, span.since, local_midnight(day, tz), bcd, tz)
+            if price is None:
+                break
+            term = charge_term(price.period, day, bcd, tz, local_date(span.since, tz))
+            if price.charge_timing == "inArrears":
+                billable = day < period.end and (term.end <= period.end or _days(period.end, term.end).isdisjoint(due))
+                counted_in = term.end - timedelta(days=1)
+            else:
+                billable, counted_in = term.start < through.end, term.start
+            if not billable:
+                break
+            stop = min(end, term.end)
+            chunks.append(_Chunk(span, component, index, price, term, day, stop,
+                                 period_containing(counted_in, bcd, tz).start))
+            day = stop
+    return chunks
+
+
+def _merged(chunks: Sequence[_Chunk]) -> list[_Chunk]:
+    """Consecutive day or week terms of one price counted in the same bill period make one line ("4 weeks");
+    a month, quarter or year stays one line per term."""
+    result: list[_Chunk] = []
+    for c in chunks:
+        last = result[-1] if result else None
+        if (last is not None and c.price.period in TERM_DAYS and last.price.id == c.price.id
+                and last.span == c.span and last.bucket == c.bucket and last.end == c.start):
+            result[-1] = replace(last, end=c.end)
+        else:
+            result.append(c)
+    return result
+
+
+def _recurring(ctx: _Context, period: BillPeriod, product: Product, existing: Sequence[InvoiceLine]) -> list[_Charge]:
+    """Recurring charges, discounts and credits of one product on the invoice for `period`: the days the
+    product is charged for each offering (its spans) against the days already billed for each of its charges
+    (existing lines less their reversals, per offering and component). Days billed and no longer due are
+    credited; days due and not billed are charged when their term is billable (`_chunks`). Per bill period
+    (of the line's first day), credits come first, then charges in date order, each followed by its
+    discounts."""
     tz, bcd = ctx.payer.time_zone, ctx.payer.bill_cycle_day
     spans = charged_spans(product, ctx.subject.events, tz)
     mine = [line for line in existing if line.product_id == product.id and line.service_start is not None]
@@ -455,34 +598,28 @@ def _recurring(ctx: _Context, through: BillPeriod, product: Product, existing: S
             reversed_days.setdefault(line.reverses_id, set()).update(_days(line.service_start, line.service_end))
     billed = {line.id: _days(line.service_start, line.service_end) - reversed_days.get(line.id, set())
               for line in mine if line.reverses_id is None and line.kind in PRORATED_KINDS}
-    starts = [s.start for s in spans] + [line.service_start for line in mine]
-    if not starts:
-        return []
-    charges: list[_Charge] = []
-    period = period_containing(min(starts), bcd, tz)
-    while period.start < through.end:
-        due: dict[uuid.UUID, set[date]] = {}
-        for span in spans:
-            end = period.end if span.end is None else min(span.end, period.end)
-            if max(span.start, period.start) < end:
-                due.setdefault(span.offering_id, set()).update(_days(max(span.start, period.start), end))
-        for line in mine:
-            if line.id in billed and period.start <= line.service_start < period.end:
-                for start, end in _ranges(billed[line.id] - due.get(line.offering_id, set())):
-                    charges.append(_reversal(ctx, line, start, end, period))
-        covered: dict[uuid.UUID, set[date]] = {}
-        for line in mine:
-            if line.id in billed and line.kind == "recurring" and period.start <= line.service_start < period.end:
-                covered.setdefault(line.offering_id, set()).update(billed[line.id])
-        for span in spans:
-            end = period.end if span.end is None else min(span.end, period.end)
-            if max(span.start, period.start) >= end:
-                continue
-            todo = _days(max(span.start, period.start), end) - covered.get(span.offering_id, set())
-            for start, stop in _ranges(todo):
-                charges += _recurring_range(ctx, product, span, period, start, stop)
-        period = period.next()
-    return charges
+    # Days are due up to the end of the longest term this invoice may bill; open spans stop there.
+    limit = local_date(events_horizon(period), tz)
+    due: dict[uuid.UUID, set[date]] = {}
+    for span in spans:
+        due.setdefault(span.offering_id, set()).update(_days(span.start, limit if span.end is None else span.end))
+    keyed: list[tuple[tuple, list[_Charge]]] = []
+    for i, line in enumerate(mine):
+        if line.id in billed:
+            for start, end in _ranges(billed[line.id] - due.get(line.offering_id, set())):
+                keyed.append(((period_containing(start, bcd, tz).start, 0, i, start), [_reversal(ctx, line, start, end)]))
+    covered: dict[tuple[uuid.UUID, uuid.UUID | None], set[date]] = {}
+    for line in mine:
+        if line.id in billed and line.kind == "recurring":
+            covered.setdefault((line.offering_id, line.component_id), set()).update(billed[line.id])
+    for offering_id, days in due.items():
+        own = [s for s in spans if s.offering_id == offering_id]
+        for index, component in enumerate(_components(ctx.offering(offering_id), ctx.subject.offerings)):
+            todo = days - covered.get((offering_id, component.id), set()) - covered.get((offering_id, None), set())
+            for chunk in _merged(_chunks(ctx, period, own, component, index, todo, days)):
+                key = (period_containing(chunk.start, bcd, tz).start, 1, chunk.start, index)
+                keyed.append((key, _recurring_charge(ctx, product, chunk)))
+    return [c for _, charges in sorted(keyed, key=lambda kv: kv[0]) for c in charges]
 
 
 def _one_time(ctx: _Context, period: BillPeriod, product: Product, existing: Sequence[InvoiceLine]) -> list[_Charge]:
@@ -516,8 +653,34 @@ def _one_time(ctx: _Context, period: BillPeriod, product: Product, existing: Seq
     return charges
 
 
-def _usage(ctx: _Context) -> list[_Charge]:
-    """One charge per product and usage type, in product order, rounded after summing."""
+def _usage_price(ctx: _Context, product: Product, usage_type: str, period: BillPeriod) -> Price | None:
+    """The usage price a period's total is re-priced with: of the product's offering, or for a bundle without
+    one, of the first bundled offering that has one (as rating finds it); the version the subscription has at
+    the start of `period`, or at its move to the offering when later (`price_for_subscription`: keep or
+    next_cycle, so one version holds for a whole period). None when the offering has no such price."""
+    tz, bcd = ctx.payer.time_zone, ctx.payer.bill_cycle_day
+    spans = charged_spans(product, ctx.subject.events, tz)
+    since = spans[-1].since if spans else product.start_at
+    at = max(period.start_at, since)
+    for component in _components(ctx.offering(product.offering_id), ctx.subject.offerings):
+        versions = [p for p in component.prices
+                    if p.kind == "usage" and p.usage_type == usage_type and p.currency == ctx.currency]
+        if versions:
+            price = price_for_subscription(versions, since, at, lambda t: _cycle_start_on_or_after(t, bcd, tz))
+            return price or component.usage_price(usage_type, ctx.currency, at)
+    return None
+
+
+def _priced_on_totals(price: Price | None) -> bool:
+    """Whether a usage price charges a period's total rather than each record: an allowance, blocks or tiers."""
+    return price is not None and ((price.usage_model or "perUnit") != "perUnit" or price.included_units > 0)
+
+
+def _usage(ctx: _Context, period: BillPeriod) -> list[_Charge]:
+    """One charge per product and usage type, in product order, rounded once. A price per unit without an
+    allowance charges the sum of the rated records (each rated to 6 decimals); a price with an allowance,
+    blocks or tiers charges `usage_charge` of the total quantity claimed (late usage of earlier periods
+    counts with this period's: see the module docstring)."""
     products = {p.id: p for p in ctx.subject.products}
     grouped: dict[tuple[uuid.UUID, str], list[UsageTotal]] = {}
     for u in ctx.subject.usage_totals:
@@ -528,23 +691,31 @@ def _usage(ctx: _Context) -> list[_Charge]:
     charges = []
     for (product_id, usage_type), totals in sorted(grouped.items(), key=lambda kv: (rank[kv[0][0]], kv[0][1])):
         # Usage is the offering's the product has now: rated usage carries no offering of its own.
-        offering = ctx.offering(products[product_id].offering_id)
+        product = products[product_id]
+        offering = ctx.offering(product.offering_id)
+        quantity, unit = sum((u.quantity for u in totals), Decimal(0)), totals[0].unit
+        price = _usage_price(ctx, product, usage_type, period)
+        description = f"{ctx.label}{offering.name}, {usage_type} usage"
+        if _priced_on_totals(price):
+            net = usage_charge(price, quantity)
+            if price.included_units:
+                description += f" ({price.included_units.normalize():f} {unit}s included)"
+        else:
+            net = total((u.amount for u in totals), ctx.currency)
         charges.append(_Charge(
-            "usage", f"{ctx.label}{offering.name}, {usage_type} usage", product_id, offering.id,
-            offering.tax_category, usage_type, sum((u.quantity for u in totals), Decimal(0)), totals[0].unit,
-            None, None, total((u.amount for u in totals), ctx.currency).rounded(ctx.rounding),
+            "usage", description, product_id, offering.id, offering.tax_category, usage_type, quantity, unit,
+            None, None, net.rounded(ctx.rounding),
         ))
     return charges
 
 
 def _charges(ctx: _Context, period: BillPeriod, existing: Sequence[InvoiceLine]) -> list[_Charge]:
-    through = period.next()
     products = sorted(ctx.subject.products, key=lambda p: (p.start_at, p.id))
     charges = []
     for p in products:
         charges += _one_time(ctx, period, p, existing)
-        charges += _recurring(ctx, through, p, existing)
-    return charges + _usage(replace(ctx, subject=replace(ctx.subject, products=products)))
+        charges += _recurring(ctx, period, p, existing)
+    return charges + _usage(replace(ctx, subject=replace(ctx.subject, products=products)), period)
 
 
 def generate(
@@ -590,7 +761,7 @@ def _draft(account: BillingAccount, period: BillPeriod, charges: Sequence[_Charg
             # VAT follows the invoiced party: an exempt payer's lines are all exempt, credits included.
             tax_category=EXEMPT if account.tax_exempt else c.tax_category,
             tax_rate=tax_rates(account.country, EXEMPT if account.tax_exempt else c.tax_category, issue_date),
-            reverses_id=c.reverses_id,
+            reverses_id=c.reverses_id, component_id=c.component_id,
         )
         for n, c in enumerate(charges, start=1)
     )

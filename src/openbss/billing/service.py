@@ -37,6 +37,7 @@ from openbss.billing.model import (
     OpenInvoice,
     Subscriptions,
     cycle_period,
+    events_horizon,
     generate,
     parse_period,
 )
@@ -89,6 +90,7 @@ def _line(row: sa.Row) -> InvoiceLine:
         offering_id=m["offering_id"], usage_type=m["usage_type"], quantity=m["quantity"], unit=m["unit"],
         service_start=m["service_start"], service_end=m["service_end"], net=Money(m["net_amount"], m["currency"]),
         tax_category=m["tax_category"], tax_rate=m["tax_rate"], reverses_id=m["reverses_id"],
+        component_id=m["component_id"],
     )
 
 
@@ -200,10 +202,11 @@ def _paid_for(uow: UnitOfWork, account_id: uuid.UUID) -> list[BillingAccount]:
 
 def _subscriptions(uow: UnitOfWork, account: BillingAccount, period: BillPeriod,
                    invoice_id: uuid.UUID) -> Subscriptions:
-    """What the generator needs about one account for `period`'s invoice (events up to the end of the next
-    period, billed in advance); its usage dated before the period's end is claimed for `invoice_id`."""
+    """What the generator needs about one account for `period`'s invoice (events up to the end of the longest
+    term it may bill in advance, `events_horizon`); its usage dated before the period's end is claimed for
+    `invoice_id`."""
     products = ordering.products_for_account(uow, account.id)
-    events = ordering.product_events(uow, account.id, period.next().end_at)
+    events = ordering.product_events(uow, account.id, events_horizon(period))
     wanted = {p.offering_id for p in products} | {e.offering_id for e in events} | {
         e.from_offering_id for e in events if e.from_offering_id is not None}
     offerings = {}
@@ -240,7 +243,7 @@ def _save(uow: UnitOfWork, invoice_id: uuid.UUID, draft: InvoiceDraft) -> Invoic
             "offering_id": line.offering_id, "usage_type": line.usage_type, "quantity": line.quantity,
             "unit": line.unit, "service_start": line.service_start, "service_end": line.service_end,
             "net_amount": line.net.amount, "tax_category": line.tax_category, "tax_rate": line.tax_rate,
-            "currency": inv.currency, "reverses_id": line.reverses_id,
+            "currency": inv.currency, "reverses_id": line.reverses_id, "component_id": line.component_id,
         }
         for line in inv.lines
     ])

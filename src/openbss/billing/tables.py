@@ -55,6 +55,9 @@ invoice_line = sa.Table(
     sa.Column("currency", sa.CHAR(3), nullable=False),
     # A credit names the line whose days it gives back (billing.model: credits are negative lines).
     uuid_ref("reverses_id", "invoice_line.id", nullable=True),
+    # Recurring and discount lines: the offering whose price the line charges (a bundle's own or one it bundles),
+    # so each charge's billed days are told apart; NULL on lines billed before, which count for all of them.
+    uuid_ref("component_id", nullable=True),
     sa.UniqueConstraint("invoice_id", "line_no"),
     sa.CheckConstraint("kind IN ('recurring', 'discount', 'oneTime', 'fee', 'usage')", name="kind"),
     # The generator reads what is already billed per product: a child's lines sit on its parent's invoice.

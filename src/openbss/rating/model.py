@@ -15,7 +15,10 @@ _PRECISION = 60
 
 
 def rate(quantity: Decimal, price: Price) -> Money:
-    """quantity / unit_size x amount, quantized once to 6 decimals half-up (`Money.rated`)."""
+    """quantity / unit_size x amount, quantized once to 6 decimals half-up (`Money.rated`): one record per unit
+    at the price's `amount` (for tiered prices the first tier's, the "from" price), whatever its usage model.
+    Allowances, blocks and tiers apply to a bill period's total, which billing re-prices with
+    `catalog.model.usage_charge` (see billing.model); for those prices the record's charge is an estimate."""
     if not isinstance(quantity, Decimal) or not quantity.is_finite():
         raise InvalidValue("quantity", quantity, "must be a finite decimal number")
     if quantity < 0:
