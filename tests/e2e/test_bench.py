@@ -18,3 +18,13 @@ def test_usage_import_benchmark_reports_a_ratio_against_copy():
     assert result["name"] == "usage-import" and result["records"] == 600
     assert result["value"] > 0 and result["reference_value"] > 0
     assert result["ratio"] == round(result["value"] / result["reference_value"], 4)
+
+
+def test_billrun_benchmark_reports_a_ratio_against_minimal_transactions():
+    env = {**os.environ, "BENCH_ACCOUNTS": "12", "BENCH_RECORDS_PER_ACCOUNT": "4"}
+    run = subprocess.run([str(Path(sys.executable).parent / "openbss"), "bench", "billrun"], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    result = json.loads(run.stdout.strip().splitlines()[-1])
+    assert result["name"] == "billrun" and result["accounts"] == 12
+    assert result["ratio"] == round(result["value"] / result["reference_value"], 4)
