@@ -10,15 +10,8 @@ from decimal import Decimal
 import pytest
 
 from openbss.billing import tax
-from openbss.billing.model import (
-    Subscriptions,
-    Term,
-    charge_term,
-    charged_spans,
-    cycle_period,
-    generate,
-    period_containing,
-)
+from openbss.billing.model import Subscriptions, charged_spans, generate
+from openbss.billing.periods import Term, charge_term, cycle_period, period_containing
 from openbss.catalog.model import Price, ProductOffering
 from openbss.core.errors import InvalidValue
 from openbss.core.money import Money

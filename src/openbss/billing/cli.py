@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.progress import Progress
 
-from openbss.billing.model import parse_period
+from openbss.billing.periods import parse_period
 from openbss.billing.service import BillRunSummary, run_bill_run
 from openbss.core.clock import Clock, SystemClock
 from openbss.core.errors import InvalidValue

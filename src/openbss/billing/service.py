@@ -29,18 +29,15 @@ from openbss.billing import tax
 from openbss.billing.model import (
     OPEN_STATES,
     BilledLine,
-    BillPeriod,
     Invoice,
     InvoiceDraft,
     InvoiceLine,
     InvoiceTax,
     OpenInvoice,
     Subscriptions,
-    cycle_period,
-    events_horizon,
     generate,
-    parse_period,
 )
+from openbss.billing.periods import BillPeriod, cycle_period, events_horizon, parse_period
 from openbss.billing.tables import invoice, invoice_line, invoice_tax
 from openbss.catalog import service as catalog
 from openbss.core.clock import Clock
