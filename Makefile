@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint serve clean conformance node
+.PHONY: install demo test lint serve clean conformance node peers
 
 install: $(STAMP)
 
@@ -29,7 +29,13 @@ node:
 		apt-get update -qq && apt-get install -y -qq nodejs npm >/dev/null; } || \
 		{ echo "make test needs Node.js and npm for the TM Forum conformance kits: apt-get install nodejs npm"; exit 1; }
 
-test: install lint node
+# Real protocol peers the tests talk to: radclient (Debian's freeradius-utils) for the RADIUS collector.
+peers:
+	@command -v radclient >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+		apt-get update -qq && apt-get install -y -qq freeradius-utils >/dev/null; } || \
+		{ echo "make test needs radclient for the RADIUS tests: apt-get install freeradius-utils"; exit 1; }
+
+test: install lint node peers
 	$(BIN)/pytest -q -n 2 --dist loadfile
 
 conformance: install node

@@ -10,6 +10,7 @@ from openbss.db.metadata import metadata
 from openbss.events import tables as _events  # noqa: F401
 from openbss.ledger import tables as _ledger  # noqa: F401
 from openbss.mediation import tables as _mediation  # noqa: F401
+from openbss.mediation.collectors import tables as _collectors  # noqa: F401
 from openbss.ordering import tables as _ordering  # noqa: F401
 from openbss.party import tables as _party  # noqa: F401
 from openbss.payments import tables as _payments  # noqa: F401
