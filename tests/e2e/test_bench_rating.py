@@ -1,0 +1,21 @@
+"""`openbss bench rating` runs and prints its JSON line (figures are read, never asserted: no timing here)."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_rating_benchmark_prints_core_rate_against_a_reference_in_the_same_run():
+    env = {**os.environ, "BENCH_RECORDS": "2500", "BENCH_PREFIXES": "300", "BENCH_CHUNK": "1000"}
+    run = subprocess.run([str(Path(sys.executable).parent / "openbss"), "bench", "rating"], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    result = json.loads(run.stdout.strip().splitlines()[-1])
+    assert result["name"] == "rating" and result["unit"] == "records/s"
+    assert result["records"] == 2500 and result["prefixes"] == 300 and result["chunk"] == 1000
+    assert result["value"] > 0 and result["reference_value"] > 0 and result["peak_rss_mib"] > 0
+    assert result["ratio"] == round(result["value"] / result["reference_value"], 4)
