@@ -183,6 +183,7 @@ def test_no_rate_for_the_usage_type_or_time_is_refused():
 @pytest.mark.parametrize("event, field", [
     (call(-1), "quantity"),
     (call(60, tz="Mars/Olympus"), "timezone"),
+    (call(60, tz=None), "timezone"),  # as the vectorized path rejects a null zone
 ])
 def test_bad_events_are_refused(event, field):
     with pytest.raises(InvalidValue) as err:

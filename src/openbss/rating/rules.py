@@ -211,7 +211,7 @@ class Charge:
 def local_time(event: UsageEvent) -> datetime:
     try:
         zone = ZoneInfo(event.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, TypeError):  # TypeError: no zone at all (None)
         raise InvalidValue("timezone", event.timezone, "is not an IANA time zone") from None
     if event.start.tzinfo is None:
         raise InvalidValue("start", event.start, "must be timezone-aware")
