@@ -158,38 +158,33 @@ def _offset_changes(tz: ZoneInfo, lo: int, hi: int) -> tuple[list[int], list[int
     return points, offsets
 
 
-def _local_fields(start: pl.Series, zones: pl.Series) -> tuple[pl.Series, pl.Series, pl.Series, pl.Series]:
-    """Per row in its own time zone: weekday 0..6 (Monday 0), second of day, local day number (days since
-    1970-01-01); and whether the time zone is known."""
-    n = len(start)
-    seconds = start.dt.epoch("us") // 1_000_000  # floor: the scalar path reads whole seconds of local time
-    local = pl.repeat(0, n, dtype=pl.Int64, eager=True)
-    known = pl.repeat(False, n, dtype=pl.Boolean, eager=True)
+def _local_seconds(seconds: pl.Series, zones: pl.Series) -> tuple[pl.Expr, pl.Expr]:
+    """Expressions over the columns `seconds` (epoch seconds, UTC) and `timezone`: the local epoch second of each
+    row in its own time zone, and whether the time zone is known. The offsets are found eagerly per zone; the
+    per-row lookups stay expressions so the caller's query runs them alongside the rest."""
+    local, known = pl.lit(0, dtype=pl.Int64), pl.lit(False)
+    at = pl.col("seconds")
     for tz in zones.drop_nulls().unique().to_list():
         try:
             zone = ZoneInfo(tz)
         except (ZoneInfoNotFoundError, ValueError):
             continue
-        mask = zones == tz
-        inside = seconds.filter(mask)
+        inside = seconds.filter(zones == tz)
         points, offsets = _offset_changes(zone, inside.min(), inside.max())
-        change = pl.Series(points, dtype=pl.Int64).search_sorted(seconds, side="right").cast(pl.Int64) - 1
-        shifted = seconds + pl.Series(offsets, dtype=pl.Int64).gather(change.clip(lower_bound=0))
-        local = _where(mask, shifted, local)
+        change = pl.lit(pl.Series(points, dtype=pl.Int64)).search_sorted(at, side="right").cast(pl.Int64) - 1
+        shifted = at + pl.lit(pl.Series(offsets, dtype=pl.Int64)).gather(change.clip(lower_bound=0))
+        mask = pl.col("timezone") == tz
+        local = pl.when(mask).then(shifted).otherwise(local)
         known = known | mask
-    day = local // 86_400
-    return (day + 3) % 7, local % 86_400, day, known  # 1 January 1970 was a Thursday (3)
+    return local, known
 
 
-def _gather(values: pl.Series, index: pl.Series, missing) -> pl.Series:
+def _gather(values: pl.Series, index: pl.Expr, missing) -> pl.Expr:
     """values[index], with `missing` where the index is negative (nothing found) or there are no values."""
     if len(values) == 0:
-        return pl.repeat(missing, len(index), dtype=values.dtype, eager=True)
-    return _where(index >= 0, values.gather(index.clip(lower_bound=0)), pl.lit(missing, dtype=values.dtype))
-
-
-def _where(cond: pl.Series, then, otherwise) -> pl.Series:
-    return pl.select(pl.when(cond).then(then).otherwise(otherwise)).to_series()
+        return pl.lit(missing, dtype=values.dtype)
+    return pl.when(index >= 0).then(pl.lit(values).gather(index.clip(lower_bound=0))).otherwise(
+        pl.lit(missing, dtype=values.dtype))
 
 
 def rate_batch(compiled: CompiledTable, events: pl.DataFrame) -> pl.DataFrame:
@@ -200,71 +195,98 @@ def rate_batch(compiled: CompiledTable, events: pl.DataFrame) -> pl.DataFrame:
     missing = [c for c in INPUT_COLUMNS if c not in events.columns]
     if missing:
         raise InvalidValue("events", missing, "are missing columns")
-    c, n = compiled, events.height
-    called = events["called"]
-    quantity = events["quantity"].cast(pl.Int64)
-    start = events["start"].dt.convert_time_zone("UTC")
-
+    c = compiled
+    # One select, so Polars runs these independent column expressions on all cores at once.
+    number_ok = pl.col("called").str.contains(f"^[0-9]{{1,{MAX_NUMBER_DIGITS}}}$").fill_null(False)
+    code = pl.when(number_ok).then(pl.col("called").str.pad_end(MAX_NUMBER_DIGITS, "0").cast(pl.Int64, strict=False)
+                                   ).otherwise(0)
+    length = pl.when(number_ok).then(pl.col("called").str.len_bytes().cast(pl.Int64)).otherwise(0)
     # Zone: one sorted search over the segments, then the segment's zone for the number's length.
-    number_ok = called.str.contains(f"^[0-9]{{1,{MAX_NUMBER_DIGITS}}}$").fill_null(False)
-    code = _where(number_ok, called.str.pad_end(MAX_NUMBER_DIGITS, "0").cast(pl.Int64, strict=False), 0)
-    length = _where(number_ok, called.str.len_bytes().cast(pl.Int64), 0)
-    segment = c.seg_starts.search_sorted(code, side="right").cast(pl.Int64) - 1
-    zone = c.seg_zone.gather(segment * _SLOTS + length)
+    segment = pl.lit(c.seg_starts).search_sorted(code, side="right").cast(pl.Int64) - 1
+    parsed = events.select(
+        zone=pl.lit(c.seg_zone).gather(segment * _SLOTS + length),
+        type_code=pl.col("usage_type").replace_strict(c.usage_types, default=-1, return_dtype=pl.Int64),
+        quantity=pl.col("quantity").cast(pl.Int64),
+        start=pl.col("start").dt.convert_time_zone("UTC"),
+    )
+    zone_s, type_s, quantity_s, start = parsed["zone"], parsed["type_code"], parsed["quantity"], parsed["start"]
+
+    seconds = start.dt.epoch("us") // 1_000_000  # floor: the scalar path reads whole seconds of local time
+    local, tz_known = _local_seconds(seconds, events["timezone"])
+    # The rest is one lazy query: Polars fuses the steps and runs independent expressions in parallel.
+    col = pl.col
+    zone, type_code, quantity, at = col("zone"), col("type_code"), col("quantity"), col("at")
 
     # Rate: the candidate in each validity slot of (zone, usage type) that is valid at the start.
-    at = start.dt.epoch("us")
-    type_code = events["usage_type"].replace_strict(c.usage_types, default=-1, return_dtype=pl.Int64)
-    key = _where((zone >= 0) & (type_code >= 0), zone.cast(pl.Int64) * len(c.usage_types) + type_code, -1)
-    rate = pl.repeat(-1, n, dtype=pl.Int32, eager=True)
+    key = pl.when((zone >= 0) & (type_code >= 0)).then(zone.cast(pl.Int64) * len(c.usage_types) + type_code
+                                                        ).otherwise(-1)
+    rate = pl.lit(-1, dtype=pl.Int32)
     for candidates in c.candidates:
-        found = candidates.gather(key.clip(lower_bound=0))
+        found = pl.lit(candidates).gather(key.clip(lower_bound=0))
         safe = found.clip(lower_bound=0)
-        valid = (key >= 0) & (found >= 0) & (c.rate["from"].gather(safe) <= at) & (at < c.rate["to"].gather(safe))
-        rate = _where(valid, found, rate)
+        valid = (key >= 0) & (found >= 0) & (pl.lit(c.rate["from"]).gather(safe) <= at) & (
+            at < pl.lit(c.rate["to"]).gather(safe))
+        rate = pl.when(valid).then(found).otherwise(rate)
 
-    weekday, second, day, tz_known = _local_fields(start, events["timezone"])
-    reject = _where(quantity.is_null() | (quantity < 0), pl.lit("quantity"),
-                    _where(zone < 0, pl.lit("called"),
-                           _where(rate < 0, pl.lit("usage_type"),
-                                  _where(~tz_known, pl.lit("timezone"), pl.lit(None, dtype=pl.String)))))
-    ok = reject.is_null()
-    r = rate.clip(lower_bound=0).cast(pl.Int64)
-    param = {k: _gather(v, r, 1) for k, v in c.rate.items()}  # 1 keeps divisors safe where no rate applies
+    holiday_days = [(d - _EPOCH.date()).days for d in sorted(c.table.holidays)]
+    frame = pl.DataFrame({"zone": zone_s, "type_code": type_s, "quantity": quantity_s, "at": start.dt.epoch("us"),
+                          "seconds": seconds, "timezone": events["timezone"]}).lazy()
+    frame = frame.with_columns(local=local, tz_known=tz_known)
+    # Per row in its own time zone: weekday 0..6 (Monday 0; 1 January 1970 was a Thursday), second of day.
+    frame = frame.with_columns(day=col("local") // 86_400, second=col("local") % 86_400).with_columns(
+        weekday=(col("day") + 3) % 7)
+    frame = frame.with_columns(rate=rate.cast(pl.Int32))
+    rate = col("rate")
+    reject = (pl.when(quantity.is_null() | (quantity < 0)).then(pl.lit("quantity"))
+              .when(zone < 0).then(pl.lit("called"))
+              .when(rate < 0).then(pl.lit("usage_type"))
+              .when(~col("tz_known")).then(pl.lit("timezone"))
+              .otherwise(pl.lit(None, dtype=pl.String)))
+    frame = frame.with_columns(reject=reject, r=rate.clip(lower_bound=0).cast(pl.Int64))
+    ok, r = col("reject").is_null(), col("r")
+    frame = frame.with_columns(**{f"p_{k}": _gather(v, r, 1) for k, v in c.rate.items()})  # 1: safe divisors
+    param = {k: col(f"p_{k}") for k in c.rate}
 
     # Band: the first applying band of the rate (checked last to first so the first wins).
-    holiday_days = [(d - _EPOCH.date()).days for d in sorted(c.table.holidays)]
-    holiday = day.is_in(pl.Series(holiday_days, dtype=pl.Int64).implode())
-    day_bit = _where(holiday, _HOLIDAY_BIT, _WEEKDAY_BITS.gather(weekday.cast(pl.Int64)))
-    band = pl.repeat(-1, n, dtype=pl.Int64, eager=True)
+    second = col("second")
+    holiday = col("day").is_in(pl.Series(holiday_days, dtype=pl.Int64).implode())
+    day_bit = pl.when(holiday).then(_HOLIDAY_BIT).otherwise(pl.lit(_WEEKDAY_BITS).gather(col("weekday").cast(pl.Int64)))
+    band = pl.lit(-1, dtype=pl.Int64)
     for b in reversed(range(c.bands_per_rate)):
         index = r * c.bands_per_rate + b
-        applies = ((c.band["mask"].gather(index) & day_bit) != 0) & (c.band["start"].gather(index) <= second) & (
-            second < c.band["end"].gather(index))
-        band = _where(applies, index, band)
-    price = _where(band >= 0, _gather(c.band["price"], band, 0), param["price"])
+        applies = ((pl.lit(c.band["mask"]).gather(index) & day_bit) != 0) & (
+            pl.lit(c.band["start"]).gather(index) <= second) & (second < pl.lit(c.band["end"]).gather(index))
+        band = pl.when(applies).then(index).otherwise(band)
+    frame = frame.with_columns(band=band.cast(pl.Int64))
+    band = col("band")
+    price = pl.when(band >= 0).then(_gather(c.band["price"], band, 0)).otherwise(param["price"])
 
     # Money in micro-units: numerator over unit, then one rounding to the rate's places.
-    q = _where(ok, quantity, 0)
+    q = pl.when(ok).then(quantity).otherwise(0)
     first, step, unit = param["first"], param["next"], param["unit"]
     rest = (q - first).clip(lower_bound=0)
-    billed = _where(q == 0, 0, first + (rest + step - 1) // step * step)
-    _guard(c, billed)
+    frame = frame.with_columns(billed=pl.when(q == 0).then(0).otherwise(first + (rest + step - 1) // step * step),
+                               price=price)
+    billed, price = col("billed"), col("price")
     numerator = param["connect"] * unit + billed * price
-    numerator = _where(numerator < param["minimum"] * unit, param["minimum"] * unit, numerator)
+    minimum = param["minimum"] * unit
+    numerator = pl.when(numerator < minimum).then(minimum).otherwise(numerator)
     divisor = unit * param["quantum"]
     rounding = param["rounding"]
-    units = _where(rounding == 0, numerator // divisor,
-                   _where(rounding == 1, (numerator + divisor - 1) // divisor, (2 * numerator + divisor) // (2 * divisor)))
-    micro = units * param["quantum"]
-
-    return events.with_columns(
-        zone=_where(ok, _gather(c.zone_names, zone, None), None),
-        band=_where(ok & (band >= 0), _gather(c.band_names, band, None), None),
-        billed_quantity=_where(ok, billed, None),
-        amount_micro=_where(ok, micro, None),
-        reject=reject,
-    ).with_columns(amount=pl.col("amount_micro").cast(pl.Decimal(38, 0)) * pl.lit(Decimal(1).scaleb(-RATED_PLACES)))
+    units = (pl.when(rounding == 0).then(numerator // divisor)
+             .when(rounding == 1).then((numerator + divisor - 1) // divisor)
+             .otherwise((2 * numerator + divisor) // (2 * divisor)))
+    out = frame.select(
+        zone=pl.when(ok).then(_gather(c.zone_names, zone, None)).otherwise(None),
+        band=pl.when(ok & (band >= 0)).then(_gather(c.band_names, band, None)).otherwise(None),
+        billed_quantity=pl.when(ok).then(billed).otherwise(None),
+        amount_micro=pl.when(ok).then(units * param["quantum"]).otherwise(None),
+        reject=col("reject"),
+        billed_all=billed,
+    ).collect()
+    _guard(c, out["billed_all"])
+    return events.with_columns(out.drop("billed_all").get_columns()).with_columns(
+        amount=pl.col("amount_micro").cast(pl.Decimal(38, 0)) * pl.lit(Decimal(1).scaleb(-RATED_PLACES)))
 
 
 def _guard(c: CompiledTable, billed: pl.Series) -> None:
