@@ -1,4 +1,4 @@
-"""Routes every TM Forum resource has, written once: list with paging/filters/fields, get by id, delete."""
+"""Routes every TM Forum resource has, written once: list with paging/filters/fields, get by id, patch, delete."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from fastapi import Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ValidationError
 
 from openbss.api.deps import Ctx
 from openbss.api.tmf import filters, list_response, one_response, page, path_id
@@ -37,3 +39,19 @@ def delete_resource(c: Ctx, ident: str, kind: str, delete_fn: Callable[[UnitOfWo
     with c.uow() as uow:
         delete_fn(uow, path_id(ident, kind))
     return Response(status_code=204)
+
+
+def patch_resource(c: Ctx, ident: str, kind: str, update: Callable[[UnitOfWork, uuid.UUID], Any],
+                   shape: Shape) -> JSONResponse:
+    """PATCH: `update` applies the merge-patch inside one unit of work; the result is shaped as a GET would."""
+    with c.uow() as uow:
+        item = update(uow, path_id(ident, kind))
+    return one_response(c.request, shape(item, c.base_url))
+
+
+def validated(model: type[BaseModel], data: Any) -> Any:
+    """Check a merged PATCH body with the resource's create schema; its errors are still a 400, as at create."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as e:
+        raise RequestValidationError(e.errors()) from None

@@ -6,13 +6,12 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Body, Depends
-from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from openbss.api import idempotency
 from openbss.api.deps import Ctx, ctx
-from openbss.api.routes import delete_resource, get_resource, list_resources
-from openbss.api.tmf import merge_patch, one_response, path_id
+from openbss.api.routes import delete_resource, get_resource, list_resources, patch_resource, validated
+from openbss.api.tmf import merge_patch
 from openbss.catalog import service
 from openbss.catalog.schemas import (
     CATALOG_BASE,
@@ -33,20 +32,18 @@ router = APIRouter(prefix=CATALOG_BASE, tags=["TMF620 Product Catalog"])
 routers = [router]
 
 
-def patch_resource(c: Ctx, ident: str, kind: str, patch: Any, get_fn: Callable, update_fn: Callable,
-                   shape: Callable[[Any, str], dict[str, Any]], schema: type[BaseModel],
-                   command: Callable[[Any, Ctx], Any]):
+def _patch(c: Ctx, ident: str, kind: str, patch: Any, get_fn: Callable, update_fn: Callable,
+           shape: Callable[[Any, str], dict[str, Any]], schema: type[BaseModel],
+           command: Callable[[Any, Ctx], Any]):
+    """A merge-patch of the resource as read, checked by the create schema, then applied."""
     if not isinstance(patch, dict):
         raise InvalidValue("body", patch, "must be a JSON object (a merge-patch)")
-    ident_ = path_id(ident, kind)
-    with c.uow() as uow:
-        merged = merge_patch(shape(get_fn(uow, ident_), c.base_url), patch)
-        try:
-            body = schema.model_validate(merged)
-        except ValidationError as e:
-            raise RequestValidationError(e.errors()) from None
-        item = update_fn(uow, ident_, command(body, c))
-    return one_response(c.request, shape(item, c.base_url))
+
+    def update(uow, ident_):
+        body = validated(schema, merge_patch(shape(get_fn(uow, ident_), c.base_url), patch))
+        return update_fn(uow, ident_, command(body, c))
+
+    return patch_resource(c, ident, kind, update, shape)
 
 
 def _resource(path: str, schema: type[BaseModel], shape: Callable, filters: dict, fns: tuple[Callable, ...],
@@ -64,7 +61,7 @@ def _resource(path: str, schema: type[BaseModel], shape: Callable, filters: dict
         return get_resource(c, get_fn, ident, path, shape)
 
     def patch(ident: str, body: Any = Body(...), c: Ctx = Depends(ctx)):
-        return patch_resource(c, ident, path, body, get_fn, update_fn, shape, schema, command)
+        return _patch(c, ident, path, body, get_fn, update_fn, shape, schema, command)
 
     def delete(ident: str, c: Ctx = Depends(ctx)):
         return delete_resource(c, ident, path, delete_fn)

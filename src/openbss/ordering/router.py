@@ -7,12 +7,11 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException
 
 from openbss.api import idempotency
 from openbss.api.deps import Ctx, ctx
-from openbss.api.routes import delete_resource, get_resource, list_resources
+from openbss.api.routes import delete_resource, get_resource, list_resources, validated
 from openbss.api.tmf import merge_patch, one_response, path_id
 from openbss.core.errors import InvalidValue
 from openbss.core.ids import parse_id
@@ -54,14 +53,6 @@ async def merge_patch_body(request: Request) -> dict[str, Any]:
     return body
 
 
-def _parse(model: type[BaseModel], data: dict[str, Any]) -> Any:
-    # The body is validated here, after the merge, not by FastAPI: schema errors are still a 400.
-    try:
-        return model.model_validate(data)
-    except ValidationError as e:
-        raise RequestValidationError(e.errors()) from None
-
-
 @router.post("/productOrder", status_code=201, summary="Place a product order")
 def place_order(body: ProductOrderCreate, c: Ctx = Depends(ctx)):
     return idempotency.create(c, body, lambda uow: order_out(service.place_order(uow, body.command()), c.base_url))
@@ -87,7 +78,7 @@ def patch_order(order_id: str, patch: dict[str, Any] = Depends(merge_patch_body)
                                            "sets the others")
     with c.uow() as uow:
         order = service.get_order(uow, path_id(order_id, "productOrder"), lock=True)
-        revised = _parse(ProductOrderCreate, merge_patch(order_out(order, c.base_url), patch)).command()
+        revised = validated(ProductOrderCreate, merge_patch(order_out(order, c.base_url), patch)).command()
         done = service.update_order(uow, order.id, revised, state=state,
                                     cancellation_reason=patch.get("cancellationReason"))
         out = order_out(done, c.base_url)
@@ -113,7 +104,7 @@ def get_product(product_id: str, c: Ctx = Depends(ctx)):
 @inventory_router.patch("/product/{product_id}", summary="Suspend, resume, cancel or change the offering of a product")
 def patch_product(product_id: str, patch: dict[str, Any] = Depends(merge_patch_body), c: Ctx = Depends(ctx)):
     check_patchable(patch, PRODUCT_PATCHABLE)
-    body: ProductPatch = _parse(ProductPatch, patch)
+    body: ProductPatch = validated(ProductPatch, patch)
     if (body.status is None) == (body.product_offering is None):
         raise InvalidValue("body", sorted(patch), "must change exactly one of status, productOffering")
     if body.status is not None and body.status not in PRODUCT_STATUS_TARGETS:

@@ -4,17 +4,14 @@ No `from __future__ import annotations` here: routes are generated per resource 
 closure's body model as a class, not as a name to resolve later.
 """
 
-import uuid
-from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Depends
-from fastapi.responses import JSONResponse
 
 from openbss.api import idempotency
 from openbss.api.deps import Ctx, ctx
-from openbss.api.routes import delete_resource, get_resource, list_resources
-from openbss.api.tmf import merge_patch, one_response, path_id
+from openbss.api.routes import delete_resource, get_resource, list_resources, patch_resource
+from openbss.api.tmf import merge_patch
 from openbss.db.uow import UnitOfWork
 from openbss.party import service
 from openbss.party.schemas import (
@@ -43,14 +40,6 @@ routers = [party_router, router, accounts_router]
 
 PATCH_TYPES = {"application/merge-patch+json": {"schema": {"type": "object"}},
                "application/json": {"schema": {"type": "object"}}}
-
-
-def patch_resource(c: Ctx, ident: str, kind: str, update: Callable[[UnitOfWork, uuid.UUID], Any],
-                   shape: Callable[[Any, str], dict]) -> JSONResponse:
-    """PATCH: `update` applies the merge-patch inside one unit of work; the result is shaped as a GET would."""
-    with c.uow() as uow:
-        item = update(uow, path_id(ident, kind))
-    return one_response(c.request, shape(item, c.base_url))
 
 
 # ---- TMF632 individual and organization ----------------------------------------------------------------------
