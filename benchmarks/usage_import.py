@@ -21,7 +21,7 @@ from openbss.catalog.service import NewOffering, NewPrice, create_offering
 from openbss.core.clock import FixedClock
 from openbss.core.money import Money
 from openbss.db.uow import unit_of_work
-from openbss.mediation.service import import_csv
+from openbss.mediation.bulk import import_csv
 from openbss.ordering.service import NewOrder, NewOrderItem, place_order
 from openbss.party.service import NewBillingAccount, NewCustomer, create_billing_account, create_customer
 

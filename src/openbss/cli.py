@@ -13,6 +13,8 @@ from openbss.billing.cli import billrun
 from openbss.catalog.cli import catalog_app
 from openbss.config import load_settings
 from openbss.mediation.cli import usage_app
+from openbss.mediation.collectors.cli import mediation_app
+from openbss.rating.cli import rating_app
 from openbss.terminal import figures
 
 app = typer.Typer(help="openbss: OSS/BSS billing platform.", no_args_is_help=True, add_completion=False)
@@ -24,7 +26,9 @@ app.add_typer(db_app, name="db")
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(gdpr_app, name="gdpr")
 app.add_typer(usage_app, name="usage")
+app.add_typer(mediation_app, name="mediation")
 app.add_typer(catalog_app, name="catalog")
+app.add_typer(rating_app, name="rating")
 app.command("billrun")(billrun)
 console = Console()
 

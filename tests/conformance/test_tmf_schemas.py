@@ -53,6 +53,7 @@ def billed_and_paid(client, uow, clock):
         offer = factories.offering(u)
         acc = factories.account(u)
         factories.subscribe(u, acc.id, offer.id, "+4915100000001", datetime(2026, 10, 10, tzinfo=UTC))
+        clock.move_to(datetime(2026, 10, 12, 9, tzinfo=UTC))  # the call is reported after it happened
         mediation.ingest(u, [UsageRecord("switch-1", "r1", "+4915100000001", "voice",
                                          datetime(2026, 10, 12, 8, tzinfo=UTC), Decimal(300))])
     clock.move_to(datetime(2026, 11, 1, 2, tzinfo=UTC))

@@ -36,6 +36,7 @@ def _setup(uow, clock):
     with uow() as u:
         acc = factories.account(u)
         factories.subscribe(u, acc.id, factories.offering(u).id, "+4915100000077")
+        clock.move_to(datetime(2026, 10, 6, 9, tzinfo=UTC))  # the SMS arrives after it was sent
         mediation.ingest(u, [UsageRecord("msc", "r1", "+4915100000077", "sms",
                                          datetime(2026, 10, 6, tzinfo=UTC), Decimal(1))])
     clock.move_to(datetime(2026, 11, 1, 2, tzinfo=UTC))

@@ -118,7 +118,7 @@ def test_a_user_without_subscription_is_answered_and_reported(engine, collector,
     assert stored(engine) == []
     ((rejection),) = collector.stats.rejected
     assert (rejection.field, rejection.value) == ("serviceId", "eve@isp.example")
-    assert rejection.reason.startswith("has no active subscription")
+    assert rejection.reason == "is not the service id of any subscription"
 
 
 def test_calling_station_id_can_be_the_service_id(engine, clock, uow, radclient):

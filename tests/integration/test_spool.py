@@ -1,18 +1,20 @@
 """A spool directory of CDR files: each file stored exactly once, duplicates and broken files set aside."""
 
 import csv
-import functools
+import dataclasses
 import os
-from datetime import UTC, datetime
+import threading
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
-from openbss.mediation.collectors import asterisk, freeswitch
+from openbss.mediation.collectors.formats import decoder
 from openbss.mediation.collectors.spool import Spool
 from openbss.mediation.collectors.tables import spool_file
-from openbss.mediation.tables import usage
+from openbss.mediation.tables import usage, usage_quarantine
 from tests import factories
 
 SEPT = datetime(2026, 9, 1, tzinfo=UTC)
@@ -45,7 +47,7 @@ def subscribers(uow):
 
 @pytest.fixture
 def spool(engine, clock, tmp_path, subscribers):
-    return Spool(engine, tmp_path / "spool", asterisk.decode, clock)
+    return Spool(engine, tmp_path / "spool", decoder("asterisk"), clock)
 
 
 def stored(engine):
@@ -123,7 +125,7 @@ def test_recovery_archives_committed_files_and_processes_the_others(engine, spoo
 
 
 def test_a_freeswitch_spool_in_the_switch_time_zone(engine, clock, tmp_path, subscribers):
-    spool = Spool(engine, tmp_path / "fs", functools.partial(freeswitch.decode, tz="Europe/Berlin"), clock)
+    spool = Spool(engine, tmp_path / "fs", decoder("freeswitch", tz="Europe/Berlin"), clock)
     (spool.directory / "Master.csv").write_text(
         f'"Ada","{ADA}","+4930123456","default","2026-09-15 10:00:00","2026-09-15 10:00:04","2026-09-15 10:02:04",'
         '"124","120","NORMAL_CLEARING","6f1c1f5e-0001-4f00-8000-000000000001","","","PCMA","PCMA"\n'
@@ -143,3 +145,70 @@ def test_a_copy_left_in_processing_by_a_crash_is_refused_not_archived(engine, sp
     (result,) = spool.process_pending()
     assert (result.name, result.outcome) == ("copy-of-a.csv", "duplicate")
     assert names(spool.rejected) == ["copy-of-a.csv", "copy-of-a.csv.reason"]
+
+
+def test_unreadable_lines_are_quarantined_with_their_text_beside_the_refused_records(engine, spool):
+    (spool.directory / "Master-002.csv").write_text(MASTER)
+    spool.process_pending()
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(usage_quarantine.c.line, usage_quarantine.c.source, usage_quarantine.c.origin,
+                      usage_quarantine.c.field, usage_quarantine.c.raw, usage_quarantine.c.record_key)
+            .order_by(usage_quarantine.c.line)
+        ).all()  # fmt: skip
+    assert [tuple(r) for r in rows] == [
+        (4, "asterisk", "spool:Master-002.csv", "line", '"","+4915100000001","100"', None),  # the truncated line
+        (5, "asterisk", "spool:Master-002.csv", "serviceId", None, "u-5"),  # a record: kept by its fields
+    ]
+
+
+def test_a_stop_lets_the_file_in_hand_finish_and_claims_no_other(engine, spool):
+    stop = threading.Event()
+    asterisk = spool.decode
+
+    def decode_then_stop(data):  # a SIGTERM arrives while the first file is being decoded
+        stop.set()
+        return asterisk(data)
+
+    spool.decode = dataclasses.replace(asterisk, decode=decode_then_stop)
+    (spool.directory / "1.csv").write_text(call("s-1"))
+    (spool.directory / "2.csv").write_text(call("s-2"))
+    assert [(r.name, r.outcome) for r in spool.process_pending(stop)] == [("1.csv", "archived")]
+    assert names(spool.directory) == ["2.csv", "archive", "processing", "rejected"]
+    assert [k for k, *_ in stored(engine)] == ["s-1"]
+
+
+def test_watch_reports_each_round_and_ends_when_stopped(engine, spool):
+    stop, rounds = threading.Event(), []
+
+    def report(results):
+        rounds.append([(r.name, r.outcome, r.accepted) for r in results])
+        stop.set()
+
+    (spool.directory / "w.csv").write_text(call("w-1"))
+    watcher = threading.Thread(target=spool.watch, args=(stop, 0.05, report))
+    watcher.start()
+    watcher.join(timeout=60)
+    assert not watcher.is_alive()
+    assert rounds == [[("w.csv", "archived", 1)]]
+
+
+def test_a_ber_file_of_pgw_cdrs_with_a_broken_tail_quarantines_the_tail_in_hex(engine, clock, tmp_path, subscribers):
+    spool = Spool(engine, tmp_path / "pgw", decoder("ber"), clock)
+    sample = (Path(__file__).resolve().parents[1] / "data" / "cdr" / "pgw" / "sample.ber").read_bytes()
+    (spool.directory / "cdr.ber").write_bytes(sample + bytes.fromhex("bf4f10 00"))  # a record cut short
+    clock.advance(timedelta(days=1))  # collected the next day: record 3 (2026-10-01 11:15 UTC) is past
+    (result,) = spool.process_pending()
+    # Records 1 and 2 are Ada's (+4915100000001), 3 is a number nobody has, 4 carries no volume.
+    assert (result.outcome, result.accepted, result.skipped) == ("archived", 2, 1)
+    assert [(r.line, r.field) for r in result.rejected] == [(3, "serviceId"), (5, "record")]
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(usage_quarantine.c.line, usage_quarantine.c.source, usage_quarantine.c.origin,
+                      usage_quarantine.c.raw, usage_quarantine.c.record_key)
+            .order_by(usage_quarantine.c.line)
+        ).all()  # fmt: skip
+    assert [tuple(r) for r in rows] == [
+        (3, "pgw", "spool:cdr.ber", None, "PGW-FRA-01:2002:0:503"),
+        (5, "pgw", "spool:cdr.ber", "bf4f1000", None),  # the record's bytes, in hex
+    ]

@@ -70,13 +70,17 @@ def test_same_key_for_another_event_is_a_conflict(client, engine, subscription):
 def test_unknown_service_id_is_422_naming_service_id_and_writes_nothing(client, engine, subscription):
     r = client.post(f"{BASE}/usage", json=body(service_id="+490000"))
     assert r.status_code == 422
-    assert r.json()["message"].startswith("usageCharacteristic.serviceId='+490000' has no active subscription")
+    assert r.json()["message"] == "usageCharacteristic.serviceId='+490000' is not the service id of any subscription"
     assert stored(engine) == 0
 
 
 def test_usage_before_the_subscription_started_is_refused(client, subscription):
     r = client.post(f"{BASE}/usage", json=body(date="2026-08-31T23:59:59Z"))
-    assert r.status_code == 422 and "usageCharacteristic.serviceId" in r.json()["message"]
+    assert r.status_code == 422
+    assert r.json()["message"] == (
+        "usageDate='2026-08-31T23:59:59+00:00' is before the subscription of serviceId '+4915112345678' started "
+        "(2026-09-01T00:00:00+00:00)"
+    )
 
 
 @pytest.mark.parametrize(

@@ -48,7 +48,7 @@ def test_one_customer_two_months(engine, uow, clock):
         account = factories.account(u)
         product = factories.subscribe(u, account.id, offering.id, MSISDN)
 
-    clock.move_to(utc(2026, 10, 31, 23))
+    clock.move_to(utc(2026, 10, 31, 23, 45))  # the usage is in: none is dated in the future
     with uow() as u:
         for seconds in (1200, 2000, 525):  # 3,725 s of calls
             use(u, "voice", utc(2026, 10, 12, 9), seconds)

@@ -106,6 +106,8 @@ def test_allowance_graduated_volume_and_block_prices_on_period_totals(engine, uo
     with uow() as u:
         # Late: an October session that reaches mediation after October was billed.
         use(u, "+491511111111", "data", utc(2026, 10, 30, 10), GB)
+    clock.move_to(utc(2026, 11, 30, 12))  # November's usage comes in as it happens, never ahead of the clock
+    with uow() as u:
         use(u, "+491511111111", "data", utc(2026, 11, 10, 10), 21 * GB)
         use(u, "+491511111111", "voice", utc(2026, 11, 11, 10), 60)
         use(u, "+491512222222", "data", utc(2026, 11, 12, 10), 4 * GB)
@@ -115,7 +117,8 @@ def test_allowance_graduated_volume_and_block_prices_on_period_totals(engine, uo
     assert usage_lines(november) == [
         # The allowance starts afresh; the late 1 GB counts with November's 21 GB: 22 GB less 1 GB included =
         # 21,000 MB: 5,000 × 0.01 + 15,000 × 0.005 + 1,000 × 0.002 = 50.00 + 75.00 + 2.00 = 127.00
-        ("Flex, data usage (1000000000 bytes included)", D("22000000000"), D("127.00")),
+        ("Flex, data usage (with late usage from before 2026-11-01) (1000000000 bytes included)",
+         D("22000000000"), D("127.00")),
         ("Flex, voice usage", D("60"), D("0.10")),  # exactly one block
         # 4,000 MB stays in the first tier: 4,000 × 0.008 = 32.00
         ("Data Volume, data usage", D("4000000000"), D("32.00")),

@@ -205,3 +205,38 @@ def test_inconsistent_tariffs_are_refused(make, field):
     with pytest.raises(InvalidValue) as err:
         make()
     assert err.value.field == field
+
+
+# Allowances: 0.40 connect + 0.20/min per started minute, rounded half-up to 2 places.
+ALLOWANCE_RATE = Rate("voice", D("0.20"), connect_fee=D("0.40"), places=2)
+
+
+def test_the_issue_example_a_partly_covered_call():
+    # allowance 300 s, 100 s left; a 130 s call bills 180 s (3 started minutes): covered 100, charged 80 s:
+    # 0.40 + 80 x 0.20 / 60 = 0.666667 -> half-up to 2 places 0.67
+    charge = rate_event(table(ALLOWANCE_RATE), call(130), left=100)
+    assert (charge.billed_quantity, charge.allowance_used, charge.amount) == (180, 100, eur("0.67"))
+
+
+def test_a_fully_covered_call_costs_nothing_not_even_the_connect_fee():
+    # 200 s left; 130 s bills 180 s, all covered -> 0 (no 0.40 connect fee)
+    charge = rate_event(table(ALLOWANCE_RATE), call(130), left=200)
+    assert (charge.allowance_used, charge.amount) == (180, eur("0"))
+    # exactly the billed 180 s left: still fully covered
+    assert rate_event(table(ALLOWANCE_RATE), call(130), left=180).amount == eur("0")
+
+
+def test_a_partly_covered_call_still_pays_the_minimum():
+    # 0.05 minimum, per second at 0.06/min: 100 s with 95 s left -> 5 s x 0.06 / 60 = 0.005 < 0.05 -> 0.05
+    rate = Rate("voice", D("0.06"), first=1, next=1, minimum=D("0.05"))
+    charge = rate_event(table(rate), call(100), left=95)
+    assert (charge.allowance_used, charge.amount) == (95, eur("0.05"))
+
+
+def test_nothing_left_or_a_zero_length_call_takes_no_allowance():
+    # no units left: 130 s bills 180 s -> 0.40 + 3 x 0.20 = 1.00
+    charge = rate_event(table(ALLOWANCE_RATE), call(130), left=0)
+    assert (charge.allowance_used, charge.amount) == (0, eur("1.00"))
+    # a zero-length call bills 0 s, covers nothing and pays the connect fee as without an allowance: 0.40
+    charge = rate_event(table(ALLOWANCE_RATE), call(0), left=300)
+    assert (charge.allowance_used, charge.amount) == (0, eur("0.40"))

@@ -161,3 +161,56 @@ def batches(draw, table: RateTable):
 def test_vectorized_rating_equals_scalar_rating(data):
     table = data.draw(tables())
     assert_same_as_scalar(table, data.draw(batches(table)))
+
+
+def assert_same_with_allowances(table: RateTable, events: list[UsageEvent], buckets: list[int | None],
+                                allowance: dict[int, int]) -> pl.DataFrame:
+    """The scalar rater, event by event, each taking from what its bucket has left, equals the batch kernel."""
+    batch = frame(events).with_columns(
+        bucket=pl.Series(buckets, dtype=pl.Int64),
+        allowance=pl.Series([None if b is None else allowance[b] for b in buckets], dtype=pl.Int64))
+    rated = rate_batch(compile_table(table), batch)
+    left = dict(allowance)
+    for event, bucket, row in zip(events, buckets, rated.iter_rows(named=True), strict=True):
+        try:
+            charge = rate_event(table, event, 0 if bucket is None else left[bucket])
+        except InvalidValue as err:
+            assert (row["reject"], row["amount"], row["allowance_used"]) == (err.field, None, None), (event, row)
+            continue
+        if bucket is not None:
+            left[bucket] -= charge.allowance_used
+        assert (row["amount"], row["allowance_used"]) == (charge.amount.amount, charge.allowance_used), (event, row)
+    return rated
+
+
+def test_allowance_consumption_in_a_batch():
+    # 0.40 connect + 0.20/min per started minute; bucket 1 has 300 s, bucket 2 has 100 s.
+    table = RateTable("EUR", (Zone("DE", ("49",), (Rate("voice", D("0.20"), connect_fee=D("0.40")),)),))
+    at = datetime(2026, 11, 23, 12, tzinfo=UTC)
+    events = [UsageEvent("4930", "voice", s, at, "Europe/Berlin") for s in (130, 130, 60, 130, 10)]
+    rated = assert_same_with_allowances(table, events, [1, 1, 1, 2, None], {1: 300, 2: 100})
+    assert rated["allowance_used"].to_list() == [
+        180,  # 130 s bills 180, all covered: 0
+        120,  # 120 left of 300: 60 s to pay -> 0.40 + 1 x 0.20 = 0.60
+        0,  # bucket 1 is empty: 0.40 + 0.20 = 0.60
+        100,  # bucket 2: 100 of 180 covered, 80 s -> 0.40 + 80 x 0.20 / 60 = 0.666667
+        0,  # no bucket: 0.40 + 0.20 = 0.60
+    ]
+    assert rated["amount"].to_list() == [D("0"), D("0.6"), D("0.6"), D("0.666667"), D("0.6")]
+
+
+def test_allowance_columns_come_together():
+    table = RateTable("EUR", (Zone("DE", ("49",), (Rate("voice", D("0.10")),)),))
+    with pytest.raises(InvalidValue) as err:
+        rate_batch(compile_table(table), frame([]).with_columns(bucket=pl.lit(1, dtype=pl.Int64)))
+    assert err.value.field == "events"
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.data())
+def test_vectorized_rating_equals_scalar_rating_with_allowances(data):
+    table = data.draw(tables())
+    events = data.draw(batches(table))
+    buckets = data.draw(st.lists(st.none() | st.integers(0, 3), min_size=len(events), max_size=len(events)))
+    allowance = {b: data.draw(st.integers(0, 400) | st.integers(0, 300_000)) for b in range(4)}
+    assert_same_with_allowances(table, events, buckets, allowance)

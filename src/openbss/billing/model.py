@@ -579,32 +579,47 @@ def _usage_price(ctx: _Context, product: Product, usage_type: str, period: BillP
     return None
 
 
-def _priced_on_totals(price: Price | None) -> bool:
-    """Whether a usage price charges a period's total rather than each record: an allowance, blocks or tiers."""
-    return price is not None and ((price.usage_model or "perUnit") != "perUnit" or price.included_units > 0)
+def priced_on_totals(price: Price | None) -> bool:
+    """Whether a usage price charges a period's total rather than each record: an allowance, blocks or tiers.
+    Never a price rated with a rate table: rating charged each record by the table (zones, bands, increments)
+    and already took its included units from allowance buckets, so its usage is the sum of the records."""
+    return price is not None and price.rate_table is None and (
+        (price.usage_model or "perUnit") != "perUnit" or price.included_units > 0)
 
 
 def _usage(ctx: _Context, period: BillPeriod) -> list[_Charge]:
     """One charge per product and usage type, in product order, rounded once. A price per unit without an
     allowance charges the sum of the rated records (each rated to 6 decimals); a price with an allowance,
     blocks or tiers charges `usage_charge` of the total quantity claimed (late usage of earlier periods
-    counts with this period's: see the module docstring)."""
+    counts with this period's: see the module docstring). Rerating adjustments of a product's usage type
+    follow its usage line on a line of their own, the sum of their signed differences (a credit when
+    negative), never re-priced: quantity = the records adjusted."""
     products = {p.id: p for p in ctx.subject.products}
-    grouped: dict[tuple[uuid.UUID, str], list[UsageTotal]] = {}
+    grouped: dict[tuple[uuid.UUID, str, bool], list[UsageTotal]] = {}
     for u in ctx.subject.usage_totals:
         if u.product_id not in products:
             raise InvalidValue("usage.productId", str(u.product_id), "is not a product of this account")
-        grouped.setdefault((u.product_id, u.usage_type), []).append(u)
+        grouped.setdefault((u.product_id, u.usage_type, u.adjustment), []).append(u)
     rank = {product_id: i for i, product_id in enumerate(products)}
     charges = []
-    for (product_id, usage_type), totals in sorted(grouped.items(), key=lambda kv: (rank[kv[0][0]], kv[0][1])):
+    for (product_id, usage_type, adjustment), totals in sorted(
+            grouped.items(), key=lambda kv: (rank[kv[0][0]], kv[0][1], kv[0][2])):
         # Usage is the offering's the product has now: rated usage carries no offering of its own.
         product = products[product_id]
         offering = ctx.offering(product.offering_id)
+        if adjustment:
+            charges.append(_Charge(
+                "usage", f"{ctx.label}{offering.name}, {usage_type} usage rerating adjustment", product_id,
+                offering.id, offering.tax_category, usage_type, Decimal(sum(u.count for u in totals)), "each",
+                None, None, total((u.amount for u in totals), ctx.currency).rounded(ctx.rounding)))
+            continue
         quantity, unit = sum((u.quantity for u in totals), Decimal(0)), totals[0].unit
         price = _usage_price(ctx, product, usage_type, period)
         description = f"{ctx.label}{offering.name}, {usage_type} usage"
-        if _priced_on_totals(price):
+        if any(u.late for u in totals):  # arrived after its period was billed: priced with this period's
+            late = "late," if all(u.late for u in totals) else "with late usage"
+            description += f" ({late} from before {period.start.isoformat()})"
+        if priced_on_totals(price):
             net = usage_charge(price, quantity)
             if price.included_units:
                 description += f" ({price.included_units.normalize():f} {unit}s included)"

@@ -23,6 +23,14 @@ Prices (`Price`, TMF620 ProductOfferingPrice), by `kind` (TMF `priceType`):
   `included_units` are free per period (an allowance): they are deducted from the period's total before
   any model applies. Tiers and allowances work on a *period total* per subscription and usage type, so a
   rater that charges record by record charges `usage_charge(total_after) - usage_charge(total_before)`.
+  A usage price may name a stored rate table (`rate_table`, TMF `pricingLogicAlgorithm` with plaSpecId
+  "rateTable"): each record is then charged by the table (zones, bands, increments: rating.rules), never
+  re-priced on totals; its model must be perUnit and its currency the table's; `amount` is the "from" price
+  shown to customers (the catalog author's pick, e.g. the cheapest national minute), not used to charge.
+  Its `included_units` (whole units) are allowance buckets per bill cycle period that rating consumes record
+  by record: with `rollover`, units granted and unused in a period carry over to the next period only; with
+  `allowance_scope` "hierarchy" the grants of all the hierarchy's subscriptions form one pool owned by the
+  root account ("subscription", the default, keeps one bucket per subscription). See rating.service.
 - ``discount`` (a TMF price alteration): `percentage` off, or a fixed `amount` off (never below zero),
   per charge it applies to: the price *named* `applies_to` (a name, so the discount follows that price
   across its versions) or, when None, every recurring charge of the offering (of a bundle: the recurring
@@ -68,6 +76,7 @@ PERIOD_ALIASES = {"daily": "day", "weekly": "week", "monthly": "month", "quarter
                   "yearly": "year", "annual": "year", "annually": "year"}
 CHARGE_TIMINGS = ("inAdvance", "inArrears")
 USAGE_MODELS = ("perUnit", "block", "graduated", "volume")
+ALLOWANCE_SCOPES = ("subscription", "hierarchy")
 CHANGE_POLICIES = ("keep", "next_cycle")
 TAX_CATEGORIES = ("standard", "reduced", "zero", "exempt")
 # TMF620 leaves lifecycleStatus free text; these are the stages of its user guide, in camelCase like its enums.
@@ -151,6 +160,9 @@ class Price:
     segment: str | None = None
     change_policy: str | None = None
     last_update: datetime | None = None
+    rate_table: str | None = None
+    rollover: bool = False
+    allowance_scope: str | None = None  # None on a rate-table price: "subscription"
 
     def is_valid_at(self, at: datetime) -> bool:
         """Validity is half-open [valid_from, valid_to), so a successor price can start where this one ends."""
@@ -290,7 +302,8 @@ def check_price(p: Price, field: str, *, draft: bool = False) -> None:
         _check_usage(p, field, draft)
     else:
         _absent(p, field, usageType=p.usage_type, usageModel=p.usage_model, tiers=p.tiers,
-                includedUnits=p.included_units)
+                includedUnits=p.included_units, pricingLogicAlgorithm=p.rate_table, rollover=p.rollover,
+                allowanceScope=p.allowance_scope)
         if p.unit_size != 1:
             raise InvalidValue(f"{field}.unitOfMeasure.amount", str(p.unit_size), f"must be 1 on a {p.kind} price")
     if p.kind == "discount":
@@ -321,6 +334,23 @@ def _check_usage(p: Price, field: str, draft: bool) -> None:
             raise InvalidValue(f"{field}.price.value", str(p.amount.amount), problem)
     elif p.tiers:
         raise InvalidValue(f"{field}.tiers", len(p.tiers), f"must be absent on a {model} price")
+    _check_rate_table(p, field, model)
+
+
+def _check_rate_table(p: Price, field: str, model: str) -> None:
+    """Rollover and pools are allowances that rating keeps in buckets: only for prices rated with a table."""
+    if p.rate_table is None:
+        _absent(p, field, rollover=p.rollover, allowanceScope=p.allowance_scope)
+        return
+    if not p.rate_table.strip():
+        raise InvalidValue(f"{field}.pricingLogicAlgorithm[0].name", p.rate_table, "must name a rate table")
+    if model != "perUnit":
+        raise InvalidValue(f"{field}.usageModel", model, "must be perUnit on a price rated with a rate table")
+    if p.included_units != p.included_units.to_integral_value():
+        raise InvalidValue(f"{field}.includedUnits", str(p.included_units),
+                           "must be whole units on a price rated with a rate table")
+    if p.allowance_scope is not None:
+        check_choice(p.allowance_scope, ALLOWANCE_SCOPES, f"{field}.allowanceScope")
 
 
 def _check_discount(p: Price, field: str) -> None:

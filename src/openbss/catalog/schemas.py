@@ -13,7 +13,11 @@ Choices where openbss extends the v4 spec (TMF630 allows attributes added by ext
   `percentage` or `price` (amount off), `appliesTo` (the name of the offering's price it reduces; absent:
   every recurring charge), `applicationDuration` (bill periods; absent: forever), `promotionCode`,
   `requiresOffering` (refs: offerings the customer must also hold), `customerSegment` (loyalty tier); and on
-  any price version `priceChangePolicy` (keep | next_cycle, for existing subscribers). See catalog.model.
+  any price version `priceChangePolicy` (keep | next_cycle, for existing subscribers). A usage price rated
+  with a stored rate table names it in TMF's own `pricingLogicAlgorithm`: [{"name": "<table name>",
+  "plaSpecId": "rateTable", "@type": "PricingLogicAlgorithm"}] (one item; `price` is then the "from" price
+  shown), with the extensions `rollover` (true: unused included units carry over one period) and
+  `allowanceScope` (subscription | hierarchy). See catalog.model.
 - productOffering: `taxCategory` (standard, reduced, zero, exempt); eligibility in `marketSegment` and
   `channel` refs (id = the segment or channel code) and `place` refs (id = ISO 3166 country code);
   `experiment` {name, variant, segment}: the offering is a variant of a pricing experiment.
@@ -92,6 +96,14 @@ class TierIn(TmfIn):
     flat_fee: Decimal = Field(Decimal(0), alias="flatFee")
 
 
+RATE_TABLE_PLA = "rateTable"
+
+
+class PricingLogicAlgorithmIn(TmfIn):
+    name: str | None = None
+    pla_spec_id: str | None = Field(None, alias="plaSpecId")
+
+
 class PriceIn(TmfIn):
     name: str | None = None
     description: str | None = None
@@ -115,6 +127,22 @@ class PriceIn(TmfIn):
     customer_segment: str | None = Field(None, alias="customerSegment")
     price_change_policy: str | None = Field(None, alias="priceChangePolicy")
     valid_for: TimePeriodIn | None = Field(None, alias="validFor")
+    pricing_logic_algorithm: list[PricingLogicAlgorithmIn] = Field(default_factory=list,
+                                                                   alias="pricingLogicAlgorithm")
+    rollover: bool = False
+    allowance_scope: str | None = Field(None, alias="allowanceScope", description="subscription or hierarchy")
+
+    def _rate_table(self, field: str) -> str | None:
+        if not self.pricing_logic_algorithm:
+            return None
+        if len(self.pricing_logic_algorithm) > 1:
+            raise InvalidValue(f"{field}.pricingLogicAlgorithm", len(self.pricing_logic_algorithm),
+                               "must hold one algorithm: the rate table")
+        pla = self.pricing_logic_algorithm[0]
+        if pla.pla_spec_id != RATE_TABLE_PLA:
+            raise InvalidValue(f"{field}.pricingLogicAlgorithm[0].plaSpecId", pla.pla_spec_id,
+                               f"must be {RATE_TABLE_PLA!r}, the one algorithm openbss rates with")
+        return pla.name
 
     def _usage_type(self, field: str) -> str | None:
         units = self.unit_of_measure.units if self.unit_of_measure else None
@@ -166,6 +194,9 @@ class PriceIn(TmfIn):
                                      for i, r in enumerate(self.requires_offering)),
             segment=self.customer_segment,
             change_policy=self.price_change_policy,
+            rate_table=self._rate_table(field),
+            rollover=self.rollover,
+            allowance_scope=self.allowance_scope,
         )
 
 
@@ -383,6 +414,10 @@ def price_attributes(p: Price, ref: Ref) -> dict[str, Any]:
                                     "unitPrice": number(t.unit_price),
                                     "flatFee": number(t.flat_fee) if t.flat_fee else None}) for t in p.tiers],
                 "includedUnits": number(p.included_units) if p.included_units else None}
+        if p.rate_table is not None:
+            out |= {"pricingLogicAlgorithm": [{"name": p.rate_table, "plaSpecId": RATE_TABLE_PLA,
+                                               "@type": "PricingLogicAlgorithm"}],
+                    "rollover": p.rollover, "allowanceScope": p.allowance_scope}
     if p.kind == "discount":
         out |= {"appliesTo": p.applies_to, "applicationDuration": p.duration_periods,
                 "promotionCode": p.promotion_code, "customerSegment": p.segment,

@@ -58,6 +58,7 @@ from openbss.core.money import Money
 from openbss.db.query import paged
 from openbss.db.uow import UnitOfWork
 from openbss.party.model import check_name
+from openbss.rating import store as rate_tables
 
 # The API's base-path name, as TMF688 events name it.
 CATALOG_API = "productCatalogManagement"
@@ -159,6 +160,9 @@ class NewPrice:
     requires_offerings: tuple[uuid.UUID, ...] = ()
     segment: str | None = None
     change_policy: str | None = None
+    rate_table: str | None = None
+    rollover: bool = False
+    allowance_scope: str | None = None
 
 
 def _new_price(uow: UnitOfWork, p: NewPrice, offering_id: uuid.UUID | None, price_id: uuid.UUID | None = None) -> Price:
@@ -171,7 +175,8 @@ def _new_price(uow: UnitOfWork, p: NewPrice, offering_id: uuid.UUID | None, pric
         charge_timing=charge_timing, usage_model=usage_model, tiers=tuple(p.tiers), included_units=p.included_units,
         percentage=p.percentage, applies_to=_clean(p.applies_to), duration_periods=p.duration_periods,
         promotion_code=p.promotion_code, requires_offerings=tuple(p.requires_offerings), segment=p.segment,
-        change_policy=p.change_policy, last_update=uow.now(),
+        change_policy=p.change_policy, last_update=uow.now(), rate_table=p.rate_table, rollover=p.rollover,
+        allowance_scope=p.allowance_scope or ("subscription" if p.rate_table else None),
     )
 
 
@@ -193,10 +198,18 @@ def _price(row: sa.Row) -> Price:
     return Price(**m)
 
 
-def _check_required_offerings(uow: UnitOfWork, prices: Iterable[Price], field: str) -> None:
+def _check_price_refs(uow: UnitOfWork, prices: Iterable[Price], field: str) -> None:
+    """What prices name must exist: the offerings a discount requires, the rate table a usage price is rated
+    with (in the price's currency)."""
     for i, p in enumerate(prices):
         for j, o in enumerate(p.requires_offerings):
             get_offering(uow, o, field=f"{field}[{i}].requiresOffering[{j}].id")
+        if p.rate_table is not None:
+            where = f"{field}[{i}].pricingLogicAlgorithm[0].name"
+            currency = rate_tables.table_currency(uow, p.rate_table, field=where)
+            if p.currency is not None and p.currency != currency:
+                raise InvalidValue(f"{field}[{i}].price.unit", p.currency,
+                                   f"differs from rate table {p.rate_table}'s currency {currency}")
 
 
 def _prices_by_offering(uow: UnitOfWork, offering_ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[Price, ...]]:
@@ -215,7 +228,7 @@ def create_price(uow: UnitOfWork, new: NewPrice) -> Price:
     """A price on its own (TMF POST productOfferingPrice): a draft until an offering takes it by reference."""
     price = _new_price(uow, new, None)
     check_price(price, "productOfferingPrice", draft=True)
-    _check_required_offerings(uow, [price], "productOfferingPrice")
+    _check_price_refs(uow, [price], "productOfferingPrice")
     uow.conn.execute(sa.insert(product_offering_price).values(**_price_row(price)))
     audit.record(uow, "productOfferingPrice.created", "productOfferingPrice", price.id, after=asdict(price))
     uow.emit(ResourceEvent.created(CATALOG_API, "productOfferingPrice", price.id))
@@ -263,7 +276,7 @@ def update_price(uow: UnitOfWork, price_id: uuid.UUID, new: NewPrice) -> Price:
     else:
         siblings = [after if p.id == price_id else p for p in get_offering(uow, before.offering_id).prices]
         check_prices(siblings)
-    _check_required_offerings(uow, [after], "productOfferingPrice")
+    _check_price_refs(uow, [after], "productOfferingPrice")
     uow.conn.execute(sa.update(product_offering_price).where(product_offering_price.c.id == price_id)
                      .values(**_price_row(after)))
     audit.record(uow, "productOfferingPrice.updated", "productOfferingPrice", price_id, before=asdict(before),
@@ -374,7 +387,7 @@ def _build(uow: UnitOfWork, offering_id: uuid.UUID, new: NewOffering, created: d
         channels=tuple(new.channels), experiment=new.experiment,
     )
     _check_offering_refs(uow, offering_id, new)
-    _check_required_offerings(uow, prices, "productOfferingPrice")
+    _check_price_refs(uow, prices, "productOfferingPrice")
     return offering
 
 

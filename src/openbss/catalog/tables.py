@@ -128,6 +128,11 @@ product_offering_price = sa.Table(
     sa.Column("segment", sa.Text),
     sa.Column("change_policy", sa.Text),
     _last_update(),
+    # A usage price rated with a stored rate table (its name: the newest version applies), and how its
+    # included units are granted: carried over one period (rollover), per subscription or pooled per hierarchy.
+    sa.Column("rate_table", sa.Text),
+    sa.Column("rollover", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("allowance_scope", sa.Text),
     sa.CheckConstraint("amount >= 0", name="amount_not_negative"),
     sa.CheckConstraint("unit_size > 0", name="unit_size_positive"),
     sa.CheckConstraint("(amount IS NULL) = (currency IS NULL)", name="amount_with_currency"),

@@ -1,7 +1,11 @@
-"""`openbss usage ...`: import usage files with a progress bar and a summary an operator can act on."""
+"""`openbss usage ...`: import usage files with a progress bar and a summary an operator can act on, and
+look after the quarantine of rejected records: list it, reprocess entries once their cause is fixed,
+discard the ones that will never be usage."""
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import astuple
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -11,16 +15,32 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from openbss.core.clock import SystemClock
-from openbss.mediation.model import IngestResult
-from openbss.mediation.service import import_csv
+from openbss.db.uow import unit_of_work
+from openbss.mediation import quarantine
+from openbss.mediation.bulk import import_csv
+from openbss.mediation.model import IngestResult, ReprocessResult
+from openbss.mediation.service import reprocess, retry_concurrent
 
 usage_app = typer.Typer(help="Usage records.", no_args_is_help=True)
 console = Console()
 
 
+REPROCESS_CHUNK = 1000
+
+
 @usage_app.callback()
 def usage() -> None:
-    """Usage records: import CDR files and rate them."""
+    """Usage records: import CDR files and rate them; the quarantine of rejected records."""
+
+
+def _engine() -> sa.Engine:
+    from openbss.config import load_settings
+    from openbss.db import migrate
+    from openbss.db.engine import get_engine
+
+    engine = get_engine(load_settings())
+    migrate.upgrade(engine)
+    return engine
 
 
 def _shown(value: object) -> str:
@@ -69,13 +89,9 @@ def import_file(
     """Rate and store a CSV file of usage (record_key,service_id,usage_type,start_time,quantity).
 
     Rows already stored are skipped, so an interrupted import can simply be run again."""
-    from openbss.config import load_settings
     from openbss.core.errors import InvalidValue
-    from openbss.db import migrate
-    from openbss.db.engine import get_engine
 
-    engine = get_engine(load_settings())
-    migrate.upgrade(engine)
+    engine = _engine()
     try:
         result = import_with_progress(engine, file, source=source, console=console, batch_size=batch_size)
     except InvalidValue as exc:
@@ -83,3 +99,107 @@ def import_file(
         raise typer.Exit(2) from None
     if strict and result.rejected:
         raise typer.Exit(1)
+
+
+def show_quarantine(
+    engine: sa.Engine, *, status: str | None, source: str | None, limit: int, console: Console
+) -> None:
+    """The counts per (field, reason), then the entries themselves, oldest first."""
+    with unit_of_work(engine, actor="cli") as uow:
+        counts = quarantine.reason_counts(uow, status=status, source=source)
+        entries, total = quarantine.list_quarantine(uow, status=status, source=source, limit=limit)
+    by_reason = Table(title=f"usage quarantine ({status or 'any status'}, {source or 'all sources'})")
+    for name, justify in (("field", "left"), ("reason", "left"), ("entries", "right")):
+        by_reason.add_column(name, justify=justify)
+    for field, reason, count in counts:
+        by_reason.add_row(field, reason, str(count))
+    console.print(by_reason)
+    rows = Table(title=f"{len(entries)} of {total} entries")
+    for name in ("id", "status", "origin", "line", "record key", "field", "value", "reason"):
+        rows.add_column(name, overflow="fold")
+    for e in entries:
+        value = e.value if e.payload is not None else f"{e.value} (raw: {e.raw})"
+        rows.add_row(str(e.id), e.status, e.origin, str(e.line or ""), e.record_key or "", e.field,
+                     _shown(value), e.reason)  # fmt: skip
+    console.print(rows)
+
+
+@usage_app.command("quarantine")
+def list_quarantine(
+    source: str | None = typer.Option(None, help="only this source"),
+    status: str = typer.Option("open", help="open, reprocessed, discarded, or any"),
+    limit: int = typer.Option(50, min=1, help="entries to list after the counts"),
+) -> None:
+    """Rejected usage records: how many per reason, then the entries."""
+    show_quarantine(_engine(), status=None if status == "any" else status, source=source, limit=limit,
+                    console=console)  # fmt: skip
+
+
+def reprocess_with_progress(
+    engine: sa.Engine,
+    *,
+    ids: list[uuid.UUID] | None,
+    source: str | None,
+    reason_contains: str | None,
+    console: Console,
+    chunk: int = REPROCESS_CHUNK,
+    actor: str = "cli",
+) -> ReprocessResult:
+    """Reprocess the matching open entries in transactions of `chunk` entries, with a progress bar, then
+    print what became of them."""
+    clock = SystemClock()
+    with unit_of_work(engine, actor=actor, clock=clock) as uow:
+        todo = [e.id for e in quarantine.open_entries(uow, ids=ids, source=source, reason_contains=reason_contains,
+                                                       limit=2**31 - 1)]  # fmt: skip
+    total = ReprocessResult(0, 0, 0, 0)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=console) as progress:
+        task = progress.add_task("reprocessing", total=len(todo))
+        for start in range(0, len(todo), chunk):
+            part = todo[start : start + chunk]
+
+            def attempt(part: list[uuid.UUID] = part) -> ReprocessResult:
+                with unit_of_work(engine, actor=actor, clock=clock) as uow:
+                    return reprocess(uow, ids=part, limit=len(part))
+
+            done = retry_concurrent(attempt)
+            total = ReprocessResult(*(a + b for a, b in zip(astuple(total), astuple(done), strict=True)))
+            progress.update(task, advance=len(part))
+    table = Table(title="usage reprocess")
+    for name in ("stored", "duplicates", "still open", "raw only (discard)"):
+        table.add_column(name, justify="right")
+    table.add_row(*(str(n) for n in astuple(total)))
+    console.print(table)
+    return total
+
+
+@usage_app.command("reprocess")
+def reprocess_entries(
+    source: str | None = typer.Option(None, help="the open entries of this source"),
+    ids: list[str] = typer.Option([], "--id", help="an entry id (repeatable)"),
+    reason_contains: str | None = typer.Option(None, help="the open entries whose reason contains this text"),
+    all_open: bool = typer.Option(False, "--all", help="every open entry"),
+) -> None:
+    """Run quarantined records through the pipeline again, once their cause is fixed (e.g. the missing
+    subscription created). Entries that still fail stay open with the new reason."""
+    from openbss.core.ids import parse_id
+
+    if not (source or ids or reason_contains or all_open):
+        console.print("name entries: --id, --source, --reason-contains, or --all")
+        raise typer.Exit(2)
+    reprocess_with_progress(_engine(), ids=[parse_id(i, "--id") for i in ids] or None, source=source,
+                            reason_contains=reason_contains, console=console)  # fmt: skip
+
+
+@usage_app.command("discard")
+def discard_entries(
+    ids: list[str] = typer.Option(..., "--id", help="an entry id (repeatable)"),
+    reason: str = typer.Option(..., help="why they are closed without being stored"),
+) -> None:
+    """Close quarantined entries without storing them (undecodable input that was resent corrected, or
+    records that are not to be billed)."""
+    from openbss.core.ids import parse_id
+
+    with unit_of_work(_engine(), actor="cli", clock=SystemClock()) as uow:
+        count = quarantine.discard(uow, [parse_id(i, "--id") for i in ids], reason)
+    console.print(f"discarded {count} of {len(ids)} entries (the others were not open)")

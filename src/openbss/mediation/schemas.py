@@ -4,7 +4,12 @@ A usage record's facts travel as `usageCharacteristic` name/value pairs: `servic
 subscribed service the usage belongs to, e.g. an MSISDN), `quantity` (required: seconds, messages or
 bytes by `usageType`; a JSON number or a decimal string), `recordKey` (optional: the record's unique
 key within its source; default the SHA-256 of serviceId|usageType|usageDate|quantity, so a client
-retrying the same body is stored once) and `source` (optional, default "api").
+retrying the same body is stored once), `source` (optional, default "api") and `destination`
+(optional: the called number of a call or SMS, the APN of a data session).
+
+Stored usage also shows `late` (true when it arrived after its period was billed: it is billed on the
+next invoice, marked late). The usage quarantine (`usageQuarantine`) is openbss's own resource, not
+TMF635: the records the pipeline rejected, with field, value and reason.
 """
 
 from __future__ import annotations
@@ -18,7 +23,15 @@ from pydantic import Field, TypeAdapter, ValidationError
 
 from openbss.api.tmf import TmfIn, href, money_out, ref_out, ts
 from openbss.core.errors import InvalidValue
-from openbss.mediation.model import IngestResult, Problem, Rejection, Usage, UsageRecord
+from openbss.mediation.model import (
+    IngestResult,
+    Problem,
+    QuarantineEntry,
+    Rejection,
+    ReprocessResult,
+    Usage,
+    UsageRecord,
+)
 from openbss.mediation.service import API_FIELDS
 from openbss.ordering.schemas import INVENTORY_BASE
 from openbss.party.schemas import ACCOUNT_BASE
@@ -48,7 +61,8 @@ class UsageCreate(TmfIn):
         quantity = _quantity(values.get("quantity"))
         key = _text(values, "recordKey") or _default_key(service_id, self.usage_type, self.usage_date, quantity)
         source = _text(values, "source") or DEFAULT_SOURCE
-        return UsageRecord(source, key, service_id, self.usage_type, self.usage_date, quantity)
+        destination = _text(values, "destination")
+        return UsageRecord(source, key, service_id, self.usage_type, self.usage_date, quantity, destination)
 
 
 def _text(values: dict[str, Any], name: str, *, required: bool = False) -> str | None:
@@ -94,6 +108,12 @@ def usage_out(u: Usage, base: str) -> dict[str, Any]:
             {"name": "unit", "valueType": "string", "value": u.unit},
             {"name": "recordKey", "valueType": "string", "value": u.record_key},
             {"name": "source", "valueType": "string", "value": u.source},
+            *([{"name": "destination", "valueType": "string", "value": u.destination}] if u.destination else []),
+            {"name": "late", "valueType": "boolean", "value": u.late},
+            *([{"name": "zone", "valueType": "string", "value": u.zone}] if u.zone else []),
+            *([{"name": "band", "valueType": "string", "value": u.band}] if u.band else []),
+            *([{"name": "allowanceUsed", "valueType": "number", "value": _number(u.allowance_used)}]
+              if u.allowance_used else []),
         ],
         "ratedProductUsage": [
             {
@@ -126,7 +146,7 @@ def batch_records(items: list[Any]) -> tuple[list[tuple[int, UsageRecord]], list
             rejected.append(Rejection(i, field, err.get("input"), err["msg"]))
         except InvalidValue as exc:
             p = Problem.of(exc)
-            rejected.append(Rejection(i, p.field, p.value, p.reason))
+            rejected.append(Rejection.of(i, p))
     return records, rejected
 
 
@@ -144,3 +164,45 @@ def _json(value: Any) -> Any:
     if isinstance(value, (str, int, bool)) or value is None:
         return value
     return str(value)
+
+
+class ReprocessIn(TmfIn):
+    """Which open quarantine entries to run through the pipeline again: by id, or all of a source and/or
+    with a reason containing a text; at least one filter or `all`."""
+
+    ids: list[str] | None = Field(default=None, description="quarantine entry ids")
+    source: str | None = None
+    reason_contains: str | None = Field(default=None, alias="reasonContains")
+    all: bool = Field(default=False, description="every open entry (up to limit)")
+    limit: int = Field(default=10_000, ge=1, le=MAX_BATCH * 10)
+
+
+def quarantine_out(e: QuarantineEntry, base: str) -> dict[str, Any]:
+    return {
+        "id": str(e.id),
+        "href": href(base, USAGE_BASE, "usageQuarantine", e.id),
+        "@type": "UsageQuarantineEntry",
+        "createdAt": ts(e.created_at),
+        "status": e.status,
+        "source": e.source,
+        "recordKey": e.record_key,
+        "origin": e.origin,
+        "line": e.line,
+        "field": e.field,
+        "value": e.value,
+        "reason": e.reason,
+        "record": e.payload,
+        "raw": e.raw,
+        "resolvedAt": ts(e.resolved_at),
+        "resolution": e.resolution,
+        "usage": None if e.usage_id is None else ref_out(base, USAGE_BASE, "usage", e.usage_id, "Usage"),
+    }
+
+
+def reprocess_out(r: ReprocessResult) -> dict[str, Any]:
+    return {"stored": r.stored, "duplicates": r.duplicates, "stillOpen": r.still_open, "rawOnly": r.raw_only}
+
+
+class DiscardIn(TmfIn):
+    ids: list[str] = Field(min_length=1, description="quarantine entry ids")
+    reason: str = Field(description="why the entries are closed without being stored")

@@ -1,6 +1,6 @@
 """Use cases for usage: intake (API, batches, CSV files), rating on the way in, and the bill run's claim.
 
-CSV files (`openbss usage import FILE`) are UTF-8 (a BOM is allowed) with a header line naming at least
+CSV files (`openbss usage import FILE`, read by `mediation.bulk`) are UTF-8 (a BOM is allowed) with a header line naming at least
 these columns, in any order; other columns are ignored:
 
     record_key,service_id,usage_type,start_time,quantity
@@ -17,41 +17,44 @@ committed and a re-run skips it.
 
 from __future__ import annotations
 
-import csv
 import itertools
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, replace
 from datetime import datetime
 from decimal import Decimal
-from pathlib import Path
+from typing import TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 
 from openbss.audit import service as audit
-from openbss.catalog import service as catalog
-from openbss.catalog.model import USAGE_UNITS, Price
-from openbss.core.clock import Clock
+from openbss.catalog.model import USAGE_UNITS
 from openbss.core.errors import Conflict, InvalidValue, NotFound
 from openbss.core.ids import new_id, parse_id
 from openbss.core.money import Money
+from openbss.db.metadata import QUANTITY
 from openbss.db.query import paged
-from openbss.db.uow import UnitOfWork, unit_of_work
+from openbss.db.uow import UnitOfWork
+from openbss.mediation import quarantine as quarantine_store
 from openbss.mediation.model import (
     IngestResult,
     Problem,
     Rejection,
+    ReprocessResult,
     Usage,
+    UsageAdjustment,
     UsageRecord,
     UsageTotal,
+    payload_record,
     record_problem,
 )
-from openbss.mediation.tables import usage
+from openbss.mediation.quarantine import quarantine_records
+from openbss.mediation.tables import rerate_run, usage, usage_adjustment, usage_billed_through, usage_quarantine
 from openbss.ordering import service as ordering
 from openbss.ordering.model import Product
 from openbss.party import service as party
-from openbss.rating.model import rate
+from openbss.rating.service import RatedCharge, RatingRequest, rate_records
 
 USAGE_FILTERS = {"usageType": usage.c.usage_type, "status": usage.c.status}
 # How each interface names the record's fields in the errors it returns.
@@ -60,6 +63,7 @@ API_FIELDS = {
     "recordKey": "usageCharacteristic.recordKey",
     "serviceId": "usageCharacteristic.serviceId",
     "quantity": "usageCharacteristic.quantity",
+    "destination": "usageCharacteristic.destination",
 }
 CSV_COLUMNS = {
     "recordKey": "record_key",
@@ -68,71 +72,120 @@ CSV_COLUMNS = {
     "usageDate": "start_time",
     "quantity": "quantity",
 }
+# Columns a CSV file may have; an empty cell is the same as no column.
+CSV_OPTIONAL_COLUMNS = {"destination": "destination"}
+T = TypeVar("T")
 # Columns the bulk insert fills; `invoice_id` stays NULL until a bill run claims the row.
 _INSERTED = [c for c in usage.c if c.name != "invoice_id"]
 
 
-class _Tariffs:
-    """Product and price look-ups for one batch: the products of all its service ids and their accounts'
-    currencies are read in one query each, prices once per (offering, usage type, currency) while valid."""
+class ConcurrentIngest(Conflict):
+    """Another transaction stored some of the same (source, record_key) between this one's duplicate check
+    and its insert. Retryable: roll back and run the batch again, and those records count as duplicates
+    (rating must not see them twice, as it may consume allowances)."""
+
+    def __init__(self, expected: int, stored: int):
+        super().__init__(
+            f"{expected - stored} of {expected} usage records were stored by a concurrent transaction; retry"
+        )
+
+
+def retry_concurrent(attempt: Callable[[], T]) -> T:
+    """Run `attempt` (which opens its own unit of work), once more if it lost a race to store the same records."""
+    try:
+        return attempt()
+    except ConcurrentIngest:
+        return attempt()
+
+
+class _Subscriptions:
+    """Enrichment for one batch: the products of all its service ids and their accounts' currencies, read in
+    one query each."""
 
     def __init__(self, uow: UnitOfWork, service_ids: Iterable[str]):
-        self.uow = uow
         self.products = ordering.products_by_service_id(uow, service_ids)
         self.currencies = party.account_currencies(
             uow, {p.account_id for products in self.products.values() for p in products}
         )
-        self.prices: dict[tuple[uuid.UUID, str, str], Price] = {}
 
     def product(self, service_id: str, at: datetime) -> Product:
-        found = ordering.active_at(self.products.get(service_id, ()), at)
-        if found is None:
-            raise InvalidValue("serviceId", service_id, f"has no active subscription at {at.isoformat()}")
-        return found
+        """The subscription the usage belongs to; InvalidValue telling an unknown subscriber from a known one
+        without a subscription at that moment."""
+        products = self.products.get(service_id, ())
+        found = ordering.active_at(products, at)
+        if found is not None:
+            return found
+        if not products:
+            raise InvalidValue("serviceId", service_id, "is not the service id of any subscription")
+        first = min(p.start_at for p in products)
+        if at < first:
+            raise InvalidValue("usageDate", at.isoformat(),
+                               f"is before the subscription of serviceId {service_id!r} started ({first.isoformat()})")
+        raise InvalidValue("usageDate", at.isoformat(), f"is when serviceId {service_id!r} had no active subscription")
 
-    def price(self, product: Product, usage_type: str, at: datetime) -> Price:
-        key = (product.offering_id, usage_type, self.currencies[product.account_id])
-        cached = self.prices.get(key)
-        if cached is not None and cached.is_valid_at(at):
-            return cached
-        self.prices[key] = catalog.usage_price(self.uow, *key, at)
-        return self.prices[key]
 
-    def rated(self, r: UsageRecord) -> dict:
-        """The row to store for a valid record; InvalidValue when it has no subscription or no price."""
-        product = self.product(r.service_id, r.usage_date)
-        price = self.price(product, r.usage_type, r.usage_date)
-        charge = rate(r.quantity, price)
-        return {
-            "id": new_id(),
-            "created_at": self.uow.now(),
-            "account_id": product.account_id,
-            "product_id": product.id,
-            # Spelled out: dataclasses.asdict deep-copies every value, a third of the time of a bulk import.
-            "source": r.source,
-            "record_key": r.record_key,
-            "service_id": r.service_id,
-            "usage_type": r.usage_type,
-            "usage_date": r.usage_date,
-            "quantity": r.quantity,
-            "unit": USAGE_UNITS[r.usage_type],
-            "charge": charge.amount,
-            "currency": charge.currency,
-            "price_id": price.id,
-            "status": "rated",
-        }
+def _row(uow: UnitOfWork, r: UsageRecord, product: Product, rated: RatedCharge) -> dict:
+    return {
+        "id": new_id(),
+        "created_at": uow.now(),
+        "account_id": product.account_id,
+        "product_id": product.id,
+        # Spelled out: dataclasses.asdict deep-copies every value, a third of the time of a bulk import.
+        "source": r.source,
+        "record_key": r.record_key,
+        "service_id": r.service_id,
+        "destination": r.destination,
+        "usage_type": r.usage_type,
+        "usage_date": r.usage_date,
+        "quantity": r.quantity,
+        "unit": USAGE_UNITS[r.usage_type],
+        "charge": rated.charge.amount,
+        "currency": rated.charge.currency,
+        "price_id": rated.price_id,
+        "status": "rated",
+        "late": False,
+        "zone": rated.zone,
+        "band": rated.band,
+        "allowance_used": rated.allowance_used,
+    }
+
+
+def _rate(uow: UnitOfWork, numbered: Sequence[tuple[int, UsageRecord]]) -> tuple[list[dict], list[Rejection]]:
+    """Enrich (subscription and account at the event time) and rate (`rating.service.rate_records`, which may
+    consume allowances): the rows to store, and the records without a subscription, a price or a rate. Only
+    new records (validated and deduplicated) come here."""
+    subscriptions = _Subscriptions(uow, {r.service_id for _, r in numbered})
+    requests: list[tuple[int, RatingRequest]] = []
+    rejected: list[Rejection] = []
+    for line, record in numbered:
+        try:
+            product = subscriptions.product(record.service_id, record.usage_date)
+        except InvalidValue as exc:
+            rejected.append(Rejection.of(line, Problem.of(exc)))
+            continue
+        requests.append((line, RatingRequest(record, product, subscriptions.currencies[product.account_id])))
+    rows: list[dict] = []
+    for (line, request), rated in zip(requests, rate_records(uow, [r for _, r in requests]), strict=True):
+        if isinstance(rated, Problem):
+            rejected.append(Rejection.of(line, rated))
+        else:
+            rows.append(_row(uow, request.record, request.product, rated))
+    return rows, rejected
 
 
 def _usage(row: sa.Row) -> Usage:
-    m = dict(row._mapping)
+    return _usage_of(dict(row._mapping))
+
+
+def _usage_of(m: dict) -> Usage:
     m["charge"] = Money(m["charge"], m.pop("currency"))
     return Usage(**m)
 
 
 def _insert_new(uow: UnitOfWork, rows: list[dict]) -> list[uuid.UUID]:
     """Insert rows in one statement (one array parameter per column, so no parameter-count limit) and
-    return the ids stored; a row whose (source, record_key) is already stored, or is repeated in `rows`,
-    is skipped by the unique constraint."""
+    return the ids stored; a row whose (source, record_key) is already stored is skipped by the unique
+    constraint (the caller checked for those before rating: a skipped row means a concurrent insert)."""
     arrays = [sa.bindparam(c.name, [r[c.name] for r in rows], type_=ARRAY(c.type)) for c in _INSERTED]
     source = sa.func.unnest(*arrays).table_valued(*(c.name for c in _INSERTED)).render_derived()
     stmt = (
@@ -144,38 +197,123 @@ def _insert_new(uow: UnitOfWork, rows: list[dict]) -> list[uuid.UUID]:
     return list(uow.conn.execute(stmt).scalars())
 
 
-def _rated(tariffs: _Tariffs, record: UsageRecord) -> dict | Problem:
-    problem = record_problem(record)
-    if problem is not None:
-        return problem
-    try:
-        return tariffs.rated(record)
-    except InvalidValue as exc:
-        return Problem.of(exc)
+def stored_usage_ids(uow: UnitOfWork, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], uuid.UUID]:
+    """The usage already stored under each of these (source, record_key), in one query."""
+    keys = set(keys)
+    if not keys:
+        return {}
+    sources, record_keys = {s for s, _ in keys}, {k for _, k in keys}
+    rows = uow.conn.execute(
+        sa.select(usage.c.source, usage.c.record_key, usage.c.id).where(
+            usage.c.source == sa.any_(sa.bindparam("sources", list(sources), type_=ARRAY(sa.Text))),
+            usage.c.record_key == sa.any_(sa.bindparam("keys", list(record_keys), type_=ARRAY(sa.Text))),
+        )
+    )
+    return {(r.source, r.record_key): r.id for r in rows if (r.source, r.record_key) in keys}
 
 
-def ingest_lines(uow: UnitOfWork, numbered: Iterable[tuple[int, UsageRecord]]) -> IngestResult:
-    """Rate and store (line, record) pairs in one statement; bad records are reported by line."""
-    numbered = list(numbered)
-    tariffs = _Tariffs(uow, {r.service_id for _, r in numbered if isinstance(r.service_id, str)})
-    rows: list[dict] = []
+def billed_through(uow: UnitOfWork, account_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, datetime]:
+    """How far each account's usage was billed (accounts never billed are absent)."""
+    t = usage_billed_through
+    accounts = sa.bindparam("accounts", list(set(account_ids)), type_=ARRAY(sa.UUID))
+    return dict(uow.conn.execute(sa.select(t.c.account_id, t.c.billed_until).where(t.c.account_id == sa.any_(accounts))
+                                 ).all())
+
+
+def _mark_late(uow: UnitOfWork, rows: list[dict]) -> None:
+    """Flag rows dated before their account's usage was billed through: they go on the next invoice."""
+    billed = billed_through(uow, (r["account_id"] for r in rows))
+    for r in rows:
+        until = billed.get(r["account_id"])
+        r["late"] = until is not None and r["usage_date"] < until
+
+
+def _store(uow: UnitOfWork, rows: list[dict]) -> list[uuid.UUID]:
+    """Mark late rows and insert them all, or raise ConcurrentIngest if another transaction stored some."""
+    if not rows:
+        return []
+    _mark_late(uow, rows)
+    ids = _insert_new(uow, rows)
+    if len(ids) < len(rows):
+        raise ConcurrentIngest(len(rows), len(ids))
+    return ids
+
+
+def _resolve(uow: UnitOfWork, stored: sa.Select) -> int:
+    """Close the open quarantine entries of records now stored (resent corrected, or reprocessed); `stored`
+    selects (id, source, record_key) of usage."""
+    stored = stored.subquery()
+    q = usage_quarantine
+    return uow.conn.execute(
+        sa.update(q)
+        .where(q.c.status == "open", q.c.source == stored.c.source, q.c.record_key == stored.c.record_key)
+        .values(status="reprocessed", resolution="stored", usage_id=stored.c.id, resolved_at=uow.now())
+    ).rowcount
+
+
+def _resolve_resent(uow: UnitOfWork, ids: list[uuid.UUID]) -> int:
+    if not ids:
+        return 0
+    return _resolve(uow, sa.select(usage.c.id, usage.c.source, usage.c.record_key).where(
+        usage.c.id == sa.any_(sa.bindparam("ids", ids, type_=ARRAY(sa.UUID)))))
+
+
+def resolve_stored(uow: UnitOfWork, source: str) -> int:
+    """Close the open quarantine entries of `source` whose record is now stored (after a bulk COPY): driven by
+    the few open entries, each found by the (source, record_key) index."""
+    q = usage_quarantine
+    open_keys = sa.select(q.c.record_key).where(q.c.status == "open", q.c.source == source)
+    return _resolve(uow, sa.select(usage.c.id, usage.c.source, usage.c.record_key).where(
+        usage.c.source == source, usage.c.record_key.in_(open_keys)))
+
+
+def ingest_lines(
+    uow: UnitOfWork,
+    numbered: Iterable[tuple[int, UsageRecord]],
+    *,
+    origin: str | None = None,
+    quarantine: bool = True,
+) -> IngestResult:
+    """The pipeline for decoded (line, record) pairs, in the caller's transaction: validate, drop
+    duplicates (repeats in the batch after the first, and keys already stored), enrich and rate only
+    the new records, mark late ones, store them in one statement. Rejected records are reported by line
+    and, with `quarantine`, kept in the quarantine (`origin` says where they came in; default their
+    source). Raises ConcurrentIngest (retryable) when another transaction stored some of the same
+    keys meanwhile."""
+    now = uow.now()
     rejected: list[Rejection] = []
+    fresh: dict[tuple[str, str], tuple[int, UsageRecord]] = {}
+    duplicates = 0
+    by_line: dict[int, UsageRecord] = {}
     for line, record in numbered:
-        rated = _rated(tariffs, record)
-        if isinstance(rated, Problem):
-            rejected.append(Rejection(line, rated.field, rated.value, rated.reason))
+        by_line[line] = record
+        problem = record_problem(record, now)
+        if problem is not None:
+            rejected.append(Rejection.of(line, problem))
+        elif (record.source, record.record_key) in fresh:
+            duplicates += 1
         else:
-            rows.append(rated)
-    inserted = len(_insert_new(uow, rows)) if rows else 0
-    result = IngestResult(inserted, len(rows) - inserted, rejected)
-    if rows or rejected:
+            fresh[(record.source, record.record_key)] = (line, record)
+    for key in stored_usage_ids(uow, fresh):
+        del fresh[key]
+        duplicates += 1
+    rows, unrated = _rate(uow, list(fresh.values()))
+    rejected += unrated
+    ids = _store(uow, rows)
+    resolved = _resolve_resent(uow, ids)
+    rejected.sort(key=lambda r: r.line)
+    if quarantine and rejected:
+        quarantine_records(uow, ((r, by_line[r.line]) for r in rejected), origin=origin)
+    result = IngestResult(len(ids), duplicates, rejected)
+    if ids or duplicates or rejected:
         audit.record(
             uow,
             "usage.ingested",
             "usageBatch",
             new_id(),
-            after={"accepted": result.accepted, "duplicates": result.duplicates, "rejected": len(rejected)},
-        )
+            after={"accepted": result.accepted, "duplicates": result.duplicates, "rejected": len(rejected),
+                   "quarantined": len(rejected) if quarantine else 0, "resolvedFromQuarantine": resolved},
+        )  # fmt: skip
     return result
 
 
@@ -197,29 +335,33 @@ def find_usage(uow: UnitOfWork, source: str, record_key: str) -> Usage | None:
 
 
 def _same_event(stored: Usage, r: UsageRecord) -> bool:
-    facts = (stored.service_id, stored.usage_type, stored.usage_date, stored.quantity)
-    return facts == (r.service_id, r.usage_type, r.usage_date, r.quantity)
+    facts = (stored.service_id, stored.usage_type, stored.usage_date, stored.quantity, stored.destination)
+    return facts == (r.service_id, r.usage_type, r.usage_date, r.quantity, r.destination)
 
 
 def ingest_one(uow: UnitOfWork, record: UsageRecord) -> tuple[Usage, bool]:
     """Rate and store one record for the API; returns (usage, created). Sending the same record again
     returns the stored usage with created=False; another record under a key already used is a Conflict,
-    since answering it with the stored one would silently lose it. Errors name the field by its API path."""
-    row = _rated(_Tariffs(uow, [record.service_id]), record)
-    if isinstance(row, Problem):
-        raise InvalidValue(API_FIELDS.get(row.field, row.field), row.value, row.reason)
-    stored = _insert_new(uow, [row])
-    if stored:
-        created = get_usage(uow, stored[0])
-        audit.record(uow, "usage.created", "usage", created.id, after=asdict(created))
-        return created, True
-    existing = find_usage(uow, record.source, record.record_key)
-    if not _same_event(existing, record):
-        raise Conflict(
-            f"{API_FIELDS['recordKey']}={record.record_key!r} of source {record.source!r} "
-            f"is already stored for another usage ({existing.id})"
-        )
-    return existing, False
+    since answering it with the stored one would silently lose it. Errors name the field by its API path;
+    nothing is quarantined, since the client is told and still holds the record."""
+    problem = record_problem(record, uow.now())
+    existing = None if problem else find_usage(uow, record.source, record.record_key)
+    if existing is not None:
+        if not _same_event(existing, record):
+            raise Conflict(
+                f"{API_FIELDS['recordKey']}={record.record_key!r} of source {record.source!r} "
+                f"is already stored for another usage ({existing.id})"
+            )
+        return existing, False
+    rows, rejected = ([], [Rejection.of(0, problem)]) if problem else _rate(
+        uow, [(0, record)])  # fmt: skip
+    if rejected:
+        raise InvalidValue(API_FIELDS.get(rejected[0].field, rejected[0].field), rejected[0].value, rejected[0].reason)
+    [usage_id] = _store(uow, rows)
+    _resolve_resent(uow, [usage_id])
+    created = get_usage(uow, usage_id)
+    audit.record(uow, "usage.created", "usage", created.id, after=asdict(created))
+    return created, True
 
 
 def get_usage(uow: UnitOfWork, usage_id: uuid.UUID) -> Usage:
@@ -240,29 +382,53 @@ def list_usage(uow: UnitOfWork, filters: dict[str, str], offset: int, limit: int
 def claim_unbilled_usage(
     uow: UnitOfWork, account_id: uuid.UUID, before: datetime, invoice_id: uuid.UUID
 ) -> list[UsageTotal]:
-    """Mark the account's rated usage dated before `before` as billed on `invoice_id` and return its totals
-    per (product, usage type). One statement: the rows summed are exactly the rows marked, so usage
-    committed meanwhile is either on this invoice or left for the next one, never billed unseen."""
+    """Mark the account's rated usage dated before `before`, and its unbilled rerating adjustments of usage
+    dated before `before`, as billed on `invoice_id`; return their totals per (product, usage type, late) for
+    usage and per (product, usage type) for adjustments (`UsageTotal.adjustment`), usage first. One statement:
+    the rows summed are exactly the rows marked, so usage or adjustments committed meanwhile are either on
+    this invoice or left for the next one, never billed unseen nor twice. The account's usage counts as billed
+    through `before` from now on: usage dated earlier that arrives later is marked late."""
     claimed = (
         sa.update(usage)
         .where(usage.c.account_id == account_id, usage.c.status == "rated", usage.c.usage_date < before)
         .values(status="billed", invoice_id=invoice_id)
-        .returning(usage.c.product_id, usage.c.usage_type, usage.c.unit, usage.c.quantity, usage.c.charge, usage.c.currency)
+        .returning(usage.c.product_id, usage.c.usage_type, usage.c.unit, usage.c.late, usage.c.quantity,
+                   usage.c.charge, usage.c.currency)
         .cte("claimed")
-    )
-    keys = (claimed.c.product_id, claimed.c.usage_type, claimed.c.unit, claimed.c.currency)
+    )  # fmt: skip
+    a = usage_adjustment.c
+    adjusted = (
+        sa.update(usage_adjustment)
+        .where(a.account_id == account_id, a.status == "rated", a.usage_date < before)
+        .values(status="billed", invoice_id=invoice_id)
+        .returning(a.product_id, a.usage_type, a.unit, a.amount, a.currency)
+        .cte("adjusted")
+    )  # fmt: skip
+    keys = (claimed.c.product_id, claimed.c.usage_type, claimed.c.unit, claimed.c.late, claimed.c.currency)
+    adjustment_keys = (adjusted.c.product_id, adjusted.c.usage_type, adjusted.c.unit, adjusted.c.currency)
+    both = sa.union_all(
+        sa.select(*keys, sa.false().label("adjustment"), sa.func.count().label("count"),
+                  sa.func.sum(claimed.c.quantity).label("quantity"), sa.func.sum(claimed.c.charge).label("amount"))
+        .group_by(*keys),
+        sa.select(*adjustment_keys[:3], sa.false().label("late"), adjustment_keys[3], sa.true().label("adjustment"),
+                  sa.func.count().label("count"), sa.cast(0, QUANTITY).label("quantity"),
+                  sa.func.sum(adjusted.c.amount).label("amount"))
+        .group_by(*adjustment_keys),
+    ).subquery()
     rows = uow.conn.execute(
-        sa.select(
-            *keys,
-            sa.func.count().label("count"),
-            sa.func.sum(claimed.c.quantity).label("quantity"),
-            sa.func.sum(claimed.c.charge).label("amount"),
-        )
-        .group_by(*keys)
-        .order_by(claimed.c.product_id, claimed.c.usage_type)
+        sa.select(both).order_by(both.c.product_id, both.c.usage_type, both.c.adjustment, both.c.late)
     ).all()
+    billed = insert(usage_billed_through).values(account_id=account_id, billed_until=before)
+    uow.conn.execute(
+        billed.on_conflict_do_update(
+            index_elements=["account_id"],
+            set_={"billed_until": sa.func.greatest(usage_billed_through.c.billed_until, billed.excluded.billed_until)},
+        )
+    )
     totals = [
-        UsageTotal(r.product_id, r.usage_type, r.unit, r.count, r.quantity, Money(r.amount, r.currency)) for r in rows
+        UsageTotal(r.product_id, r.usage_type, r.unit, r.count, r.quantity, Money(r.amount, r.currency), r.late,
+                   r.adjustment)
+        for r in rows
     ]
     if totals:
         audit.record(
@@ -270,20 +436,70 @@ def claim_unbilled_usage(
             "usage.billed",
             "invoice",
             invoice_id,
-            after={"accountId": account_id, "records": sum(t.count for t in totals)},
-        )
+            after={"accountId": account_id, "records": sum(t.count for t in totals if not t.adjustment),
+                   "late": sum(t.count for t in totals if t.late),
+                   "adjustments": sum(t.count for t in totals if t.adjustment)},
+        )  # fmt: skip
     return totals
 
 
-def read_csv(path: Path) -> Iterator[tuple[int, dict[str, str | None]]]:
-    """(line number, row by column name) for each data row; the header is line 1."""
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        reader = csv.DictReader(f)
-        missing = [c for c in CSV_COLUMNS.values() if c not in (reader.fieldnames or [])]
-        if missing:
-            raise InvalidValue("header", ",".join(reader.fieldnames or []), f"lacks the column(s) {', '.join(missing)}")
-        for row in reader:
-            yield reader.line_num, row
+def usage_to_rerate(
+    uow: UnitOfWork, start: datetime, end: datetime, account_id: uuid.UUID | None, after: uuid.UUID | None,
+    limit: int,
+) -> list[tuple[Usage, Money]]:
+    """The next `limit` usage records (billed or not) dated in [start, end), of one account or all, in id
+    order after `after` (keyset paging: one batch per call, never the whole range in memory), each with its
+    charge so far: its rated charge plus the rerating adjustments it already has."""
+    a = usage_adjustment.c
+    adjusted = (sa.select(sa.func.coalesce(sa.func.sum(a.amount), 0)).where(a.usage_id == usage.c.id)
+                .scalar_subquery().label("adjusted"))
+    conditions = [usage.c.usage_date >= start, usage.c.usage_date < end]
+    if account_id is not None:
+        conditions.append(usage.c.account_id == account_id)
+    if after is not None:
+        conditions.append(usage.c.id > after)
+    rows = uow.conn.execute(sa.select(usage, adjusted).where(*conditions).order_by(usage.c.id).limit(limit)).all()
+    result = []
+    for row in rows:
+        m = dict(row._mapping)
+        so_far = Money(m["charge"] + m.pop("adjusted"), m["currency"])
+        result.append((_usage_of(m), so_far))
+    return result
+
+
+def save_rerate_run(uow: UnitOfWork, run_id: uuid.UUID, *, start: datetime, end: datetime,
+                    account_id: uuid.UUID | None, examined: int = 0, changed: int = 0, priced_on_totals: int = 0,
+                    failed: int = 0, totals: Mapping[str, Decimal] | None = None) -> None:
+    """Store a rerating run, or update its figures (a run is stored before its adjustments, which name it)."""
+    values = {"examined": examined, "changed": changed, "priced_on_totals": priced_on_totals, "failed": failed,
+              "totals": {c: str(v) for c, v in (totals or {}).items()}}
+    stmt = insert(rerate_run).values(id=run_id, created_at=uow.now(), actor=uow.actor, start_at=start, end_at=end,
+                                     account_id=account_id, **values)
+    uow.conn.execute(stmt.on_conflict_do_update(index_elements=["id"], set_=values))
+
+
+def add_usage_adjustments(uow: UnitOfWork, adjustments: Sequence[UsageAdjustment]) -> None:
+    """Store rerating adjustments in one statement."""
+    if not adjustments:
+        return
+    now = uow.now()
+    uow.conn.execute(sa.insert(usage_adjustment), [
+        {"id": x.id, "created_at": now, "usage_id": x.usage_id, "rerate_run_id": x.rerate_run_id,
+         "account_id": x.account_id, "product_id": x.product_id, "usage_type": x.usage_type, "unit": x.unit,
+         "usage_date": x.usage_date, "amount": x.amount.amount, "currency": x.amount.currency,
+         "old_charge": x.old_charge.amount, "new_charge": x.new_charge.amount, "old_price_id": x.old_price_id,
+         "new_price_id": x.new_price_id, "status": x.status, "invoice_id": x.invoice_id}
+        for x in adjustments])
+
+
+def usage_adjustments(uow: UnitOfWork, usage_id: uuid.UUID) -> list[UsageAdjustment]:
+    """The rerating adjustments of one usage record, oldest first."""
+    a = usage_adjustment.c
+    rows = uow.conn.execute(sa.select(usage_adjustment).where(a.usage_id == usage_id).order_by(a.id)).all()
+    return [UsageAdjustment(r.id, r.usage_id, r.rerate_run_id, r.account_id, r.product_id, r.usage_type, r.unit,
+                            r.usage_date, Money(r.amount, r.currency), Money(r.old_charge, r.currency),
+                            Money(r.new_charge, r.currency), r.old_price_id, r.new_price_id, r.status, r.invoice_id)
+            for r in rows]
 
 
 def parse_row(row: Mapping[str, str | None], source: str) -> UsageRecord | Problem:
@@ -302,36 +518,39 @@ def parse_row(row: Mapping[str, str | None], source: str) -> UsageRecord | Probl
         quantity = Decimal(values["quantity"])
     except ArithmeticError:
         return Problem("quantity", values["quantity"], "is not a decimal number")
-    return UsageRecord(source, values["record_key"], values["service_id"], values["usage_type"], usage_date, quantity)
+    destination = (row.get(CSV_OPTIONAL_COLUMNS["destination"]) or "").strip() or None
+    return UsageRecord(
+        source, values["record_key"], values["service_id"], values["usage_type"], usage_date, quantity, destination
+    )
 
 
-def import_csv(
-    engine: sa.Engine,
-    path: Path,
+def reprocess(
+    uow: UnitOfWork,
     *,
-    source: str,
-    clock: Clock,
-    batch_size: int = 5000,
-    on_progress: Callable[[int], None] | None = None,
-    actor: str = "usage-import",
-) -> IngestResult:
-    """Import a CSV file (format in this module's docstring), one unit of work per batch of rows.
-    `on_progress` gets the number of data rows read so far after each batch."""
-    result = IngestResult(0, 0, [])
-    done = 0
-    rows = read_csv(path)
-    for batch in iter(lambda: list(itertools.islice(rows, batch_size)), []):
-        numbered, unreadable = [], []
-        for line, row in batch:
-            parsed = parse_row(row, source)
-            if isinstance(parsed, Problem):
-                unreadable.append(Rejection(line, parsed.field, parsed.value, parsed.reason))
-            else:
-                numbered.append((line, parsed))
-        with unit_of_work(engine, actor=actor, clock=clock) as uow:
-            ingested = ingest_lines(uow, numbered)
-        result = result + renamed(ingested, CSV_COLUMNS) + IngestResult(0, 0, unreadable)
-        done += len(batch)
-        if on_progress is not None:
-            on_progress(done)
-    return result
+    ids: Sequence[uuid.UUID] | None = None,
+    source: str | None = None,
+    reason_contains: str | None = None,
+    limit: int = 10_000,
+) -> ReprocessResult:
+    """Run open quarantine entries through the pipeline again, after their cause was fixed (a subscription
+    created, a price added). Records now stored become 'reprocessed' with their usage; records found
+    already stored (sent again meanwhile) become 'reprocessed' pointing at that usage; records that still
+    fail stay open with the new reason. Entries of undecodable input (raw text, no record) cannot be
+    rebuilt: they are counted as `raw_only` and left open for `discard`."""
+    entries = quarantine_store.open_entries(uow, ids=ids, source=source, reason_contains=reason_contains, limit=limit)
+    records = {i: (e, payload_record(e.payload)) for i, e in enumerate(entries) if e.payload is not None}
+    result = ingest_lines(uow, ((i, r) for i, (_, r) in records.items()), quarantine=False)
+    failed = {r.line: r for r in result.rejected}
+    for line, rejection in failed.items():
+        quarantine_store.still_failing(uow, records[line][0].id, rejection)
+    # Stored just now: closed by ingest_lines (`_resolve_resent`). Still open: it was stored before.
+    passed = [(e, r) for line, (e, r) in records.items() if line not in failed]
+    stored = stored_usage_ids(uow, ((r.source, r.record_key) for _, r in passed))
+    duplicates = [(e, stored[(r.source, r.record_key)]) for e, r in passed]
+    for entry, usage_id in duplicates:
+        quarantine_store.resolve(uow, entry.id, "reprocessed", "duplicate", usage_id)
+    outcome = ReprocessResult(result.accepted, len(passed) - result.accepted, len(failed), len(entries) - len(records))
+    if entries:
+        audit.record(uow, "usageQuarantine.reprocessed", "usageQuarantine", new_id(),
+                     after={**asdict(outcome), "entries": [e.id for e in entries]})  # fmt: skip
+    return outcome

@@ -3,7 +3,15 @@ connect fee, charging increments, minimum charge and rounding per rate.
 
 `rate_event` prices one event with Decimal arithmetic (online charging will use it); `rating.vector`
 applies the same rules to a batch in integer micro-units and must give the same charge to the cent, and
-to the micro-unit (a hypothesis property test proves it). Allowances, tiers and pools are not here yet.
+to the micro-unit (a hypothesis property test proves it).
+
+Allowances (included units of a bucket, see `covered_units`): an event rated with `left` units remaining in
+its bucket takes covered = min(left, billed) of them, billed being its quantity after increments. A fully
+covered event (covered > 0 and covered == billed) costs 0, connect fee included; a partly covered one pays
+connect fee + (billed - covered) x price / unit, then the minimum and the rate's rounding as usual. An event
+billed 0 (a zero-length call) takes nothing and pays its connect fee as without an allowance. Consumption is
+sequential: the next event of the bucket sees left - covered. Tiered and volume pricing across the period
+stay with the catalog's price models, which billing applies to period totals (catalog.model.usage_charge).
 """
 
 from __future__ import annotations
@@ -206,6 +214,13 @@ class Charge:
     zone: str
     band: str | None  # None: the rate's base price applied
     billed_quantity: int
+    allowance_used: int = 0  # units taken from the event's allowance bucket
+
+
+def covered_units(left: int, billed: int) -> int:
+    """The allowance units an event billed `billed` units takes from a bucket with `left` units remaining:
+    min(left, billed) (never negative: a bucket overdrawn elsewhere covers nothing)."""
+    return max(min(left, billed), 0)
 
 
 def local_time(event: UsageEvent) -> datetime:
@@ -218,8 +233,9 @@ def local_time(event: UsageEvent) -> datetime:
     return event.start.astimezone(zone)
 
 
-def rate_event(table: RateTable, event: UsageEvent) -> Charge:
-    """Price one event with the table (see `Rate` for the formula)."""
+def rate_event(table: RateTable, event: UsageEvent, left: int = 0) -> Charge:
+    """Price one event with the table (see `Rate` for the formula), `left` units remaining in its allowance
+    bucket (see the module docstring: a fully covered event costs 0, a partly covered one pays for the rest)."""
     q = event.quantity
     if not isinstance(q, int) or isinstance(q, bool) or q < 0:
         raise InvalidValue("quantity", q, "must be a non-negative integer")
@@ -231,9 +247,12 @@ def rate_event(table: RateTable, event: UsageEvent) -> Charge:
     band = rate.band_at(local, local.date() in table.holidays)
     price = band.price if band else rate.price
     billed = rate.billed_quantity(q)
+    covered = covered_units(left, billed)
     with decimal.localcontext(prec=_PRECISION):
         # Multiply before dividing, and round once at the end, as rating.model does.
-        amount = max(rate.connect_fee + billed * price / rate.unit, rate.minimum)
+        amount = max(rate.connect_fee + (billed - covered) * price / rate.unit, rate.minimum)
         amount = amount.quantize(Decimal(1).scaleb(-rate.places), rounding=RATE_ROUNDINGS[rate.rounding])
-    return Charge(Money(amount, table.currency), zone.name, band.name if band else None, billed)
+    if covered and covered == billed:
+        amount = Decimal(0)  # fully covered: no connect fee, no minimum
+    return Charge(Money(amount, table.currency), zone.name, band.name if band else None, billed, covered)
 

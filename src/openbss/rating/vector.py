@@ -7,7 +7,10 @@ A table is compiled once into flat arrays; a batch is then rated with whole-colu
   match a 5-digit prefix);
 - the dated rate as a gather on (zone, usage type) per validity slot;
 - bands from the local weekday and second of day per time zone in the batch;
-- increments by integer ceil division, money in integer micro-units (10^-6), converted to Decimal once.
+- increments by integer ceil division, money in integer micro-units (10^-6), converted to Decimal once;
+- allowances (`rules.covered_units`): the units left in a row's bucket before it are the bucket's allowance
+  minus the units billed by the bucket's earlier rows (a cumulative sum per bucket, in row order), floored at
+  0, so sequential consumption needs no loop.
 Results equal `rules.rate_event` exactly (tests/unit/test_rating_vector.py proves it with hypothesis).
 """
 
@@ -33,6 +36,7 @@ _NEVER, _FOREVER = -(2**62), 2**62  # open validity ends, in epoch microseconds
 _INT64_SAFE = 2**60  # products stay below this, so connect + usage, doubled for half-up, never overflow Int64
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 INPUT_COLUMNS = ("called", "usage_type", "quantity", "start", "timezone")
+ALLOWANCE_COLUMNS = ("bucket", "allowance")
 
 
 def _micros(value: Decimal) -> int:
@@ -189,12 +193,18 @@ def _gather(values: pl.Series, index: pl.Expr, missing) -> pl.Expr:
 
 def rate_batch(compiled: CompiledTable, events: pl.DataFrame) -> pl.DataFrame:
     """Rate a batch with columns called (str), usage_type (str), quantity (int), start (Datetime with time zone),
-    timezone (str, IANA). Returns the events with zone, band, billed_quantity, amount_micro (Int64),
-    amount (Decimal, 6 places) and reject: null, or the field the scalar rater's InvalidValue names
-    (quantity, called, usage_type, timezone), checked in the same order; rejected rows have null charges."""
+    timezone (str, IANA), and optionally bucket (Int64, the row's allowance bucket; null: none) with allowance
+    (Int64, the units left in that bucket before the batch; the same on every row of a bucket). Rows take their
+    bucket's units in row order: sort a batch by start first to consume in usage order.
+    Returns the events with zone, band, billed_quantity, allowance_used, amount_micro (Int64), amount (Decimal,
+    6 places) and reject: null, or the field the scalar rater's InvalidValue names (quantity, called,
+    usage_type, timezone), checked in the same order; rejected rows have null charges and take no allowance."""
     missing = [c for c in INPUT_COLUMNS if c not in events.columns]
     if missing:
         raise InvalidValue("events", missing, "are missing columns")
+    allowances = [c for c in ALLOWANCE_COLUMNS if c in events.columns]
+    if allowances and len(allowances) != len(ALLOWANCE_COLUMNS):
+        raise InvalidValue("events", allowances, f"must come together: {', '.join(ALLOWANCE_COLUMNS)}")
     c = compiled
     # One select, so Polars runs these independent column expressions on all cores at once.
     number_ok = pl.col("called").str.contains(f"^[0-9]{{1,{MAX_NUMBER_DIGITS}}}$").fill_null(False)
@@ -229,8 +239,13 @@ def rate_batch(compiled: CompiledTable, events: pl.DataFrame) -> pl.DataFrame:
         rate = pl.when(valid).then(found).otherwise(rate)
 
     holiday_days = [(d - _EPOCH.date()).days for d in sorted(c.table.holidays)]
+    if allowances:
+        bucket, allowance = events["bucket"].cast(pl.Int64), events["allowance"].cast(pl.Int64)
+    else:
+        bucket = allowance = pl.Series([None] * events.height, dtype=pl.Int64)
     frame = pl.DataFrame({"zone": zone_s, "type_code": type_s, "quantity": quantity_s, "at": start.dt.epoch("us"),
-                          "seconds": seconds, "timezone": events["timezone"]}).lazy()
+                          "seconds": seconds, "timezone": events["timezone"], "bucket": bucket,
+                          "allowance": allowance}).lazy()
     frame = frame.with_columns(local=local, tz_known=tz_known)
     # Per row in its own time zone: weekday 0..6 (Monday 0; 1 January 1970 was a Thursday), second of day.
     frame = frame.with_columns(day=col("local") // 86_400, second=col("local") % 86_400).with_columns(
@@ -268,7 +283,14 @@ def rate_batch(compiled: CompiledTable, events: pl.DataFrame) -> pl.DataFrame:
     frame = frame.with_columns(billed=pl.when(q == 0).then(0).otherwise(first + (rest + step - 1) // step * step),
                                price=price)
     billed, price = col("billed"), col("price")
-    numerator = param["connect"] * unit + billed * price
+    # Allowance: units left before each row = allowance - units billed by the bucket's earlier rows, floored at 0.
+    used = pl.when(ok).then(billed).otherwise(0)
+    before = used.cum_sum().over("bucket") - used
+    left = pl.when(col("bucket").is_null()).then(0).otherwise((col("allowance") - before).clip(lower_bound=0))
+    frame = frame.with_columns(covered=pl.min_horizontal(left, billed).clip(lower_bound=0))
+    covered = col("covered")
+    fully = (covered > 0) & (covered == billed)
+    numerator = param["connect"] * unit + (billed - covered) * price
     minimum = param["minimum"] * unit
     numerator = pl.when(numerator < minimum).then(minimum).otherwise(numerator)
     divisor = unit * param["quantum"]
@@ -280,7 +302,8 @@ def rate_batch(compiled: CompiledTable, events: pl.DataFrame) -> pl.DataFrame:
         zone=pl.when(ok).then(_gather(c.zone_names, zone, None)).otherwise(None),
         band=pl.when(ok & (band >= 0)).then(_gather(c.band_names, band, None)).otherwise(None),
         billed_quantity=pl.when(ok).then(billed).otherwise(None),
-        amount_micro=pl.when(ok).then(units * param["quantum"]).otherwise(None),
+        allowance_used=pl.when(ok).then(covered).otherwise(None),
+        amount_micro=pl.when(ok & fully).then(0).when(ok).then(units * param["quantum"]).otherwise(None),
         reject=col("reject"),
         billed_all=billed,
     ).collect()

@@ -32,6 +32,7 @@ LAYOUT = CallLayout(
     duration="duration",
     billsec="billsec",
     answered=_answered,
+    destination="dst",
 )
 
 

@@ -3,7 +3,8 @@
 Pure rules, no I/O beyond reading the text handed in. A switch writes one CSV line per call, without a
 header, in a column order fixed by the switch (`CallLayout`). Each line becomes one of:
 
-- a voice `UsageRecord` (answered calls: quantity = billable seconds, usage_date = answer time),
+- a voice `UsageRecord` (answered calls: quantity = billable seconds, usage_date = answer time,
+  destination = the called number without separators, when the layout names its column),
 - a `Skipped` (the call was not answered: a fact, not an error, so it is reported apart),
 - a `Rejection` with the line and the reason (the line cannot be read: truncated, a number that is not
   one, a negative or inconsistent duration, an unreadable time); the other lines are still decoded.
@@ -51,7 +52,7 @@ class Decoded:
 @dataclass(frozen=True)
 class CallLayout:
     """Where a switch writes each fact of a call. `answered(row)` returns None for an answered call, or
-    why the call is not usage."""
+    why the call is not usage. `destination` names the column of the called number, if the switch writes one."""
 
     columns: tuple[str, ...]
     record_key: str
@@ -60,6 +61,7 @@ class CallLayout:
     duration: str
     billsec: str
     answered: Callable[[dict[str, str]], str | None]
+    destination: str | None = None
 
 
 def zone(name: str) -> ZoneInfo:
@@ -119,7 +121,9 @@ def _record(row: dict[str, str], layout: CallLayout, source: str, tz: ZoneInfo, 
         return Skipped(0, key, why_not)
     service_id = normalize_number(_text(row, service_column))
     answer = _stamp(row, layout.answer, tz)
-    return UsageRecord(source, key, service_id, "voice", answer, Decimal(billsec))
+    # An empty called number (some switches leave it blank on internal calls) is an unknown destination.
+    destination = (normalize_number(row[layout.destination]) or None) if layout.destination else None
+    return UsageRecord(source, key, service_id, "voice", answer, Decimal(billsec), destination)
 
 
 def decode_calls(

@@ -39,6 +39,7 @@ LAYOUT = CallLayout(
     duration="duration",
     billsec="billsec",
     answered=_answered,
+    destination="destination_number",
 )
 
 

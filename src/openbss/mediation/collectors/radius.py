@@ -217,7 +217,7 @@ class RadiusCollector:
             facts = accounting(pkt, self.service_attribute)
         except InvalidValue as exc:
             problem = Problem.of(exc)
-            self._reject([Rejection(self._received, problem.field, problem.value, problem.reason)])
+            self._reject([Rejection.of(self._received, problem)])
             return pkt.CreateReply().ReplyPacket()
         if facts.status not in USAGE_STATUSES:
             self.stats.no_usage += 1

@@ -5,10 +5,12 @@
     <dir>/archive/     processed files; `<name>.rejected.csv` beside one lists its rejected lines
     <dir>/rejected/    files that could not be processed at all, with `<name>.reason`
 
-A claimed file is decoded whole, then its records and its sha256 (table `spool_file`) are stored in one
-transaction, so a file is either entirely stored or not at all, and a file with the same bytes dropped
-again (any name) is refused into rejected/. Unanswered calls (skipped) and rejected lines do not fail a
-file: they are counted, and rejected lines are written beside the archived file with line and reason.
+A claimed file is read whole and decoded from its bytes by a `formats.FileDecoder` (text or binary
+formats alike), then its records, its sha256 (table `spool_file`) and the decoder's rejections (in the
+quarantine, with the line's text for text formats) are stored in one transaction, so a file is either
+entirely stored or not at all, and a file with the same bytes dropped again (any name) is refused into
+rejected/. Unanswered calls (skipped) and rejected lines do not fail a file: they are counted, and
+rejected lines are written beside the archived file with line and reason.
 After a crash, `recover()` (run by `process_pending`) finishes files left in processing/: archived if
 their sha256 was committed, processed again otherwise. One worker per directory is assumed for recovery;
 claiming itself is safe with several.
@@ -21,7 +23,7 @@ import hashlib
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,13 +33,14 @@ from sqlalchemy.dialects.postgresql import insert
 from openbss.core.clock import Clock
 from openbss.db.uow import UnitOfWork, unit_of_work
 from openbss.mediation.collectors.calls import Decoded
+from openbss.mediation.collectors.formats import FileDecoder
 from openbss.mediation.collectors.tables import spool_file
 from openbss.mediation.model import Rejection
-from openbss.mediation.service import ingest_lines
+from openbss.mediation.quarantine import quarantine_raw
+from openbss.mediation.service import ingest_lines, retry_concurrent
 
 log = logging.getLogger("openbss.mediation.spool")
 
-Decoder = Callable[[Iterable[str]], Decoded]
 BATCH = 5000
 
 
@@ -67,7 +70,7 @@ def _free_name(folder: Path, name: str, sha: str) -> Path:
 
 
 class Spool:
-    def __init__(self, engine: sa.Engine, directory: Path, decode: Decoder, clock: Clock, *, actor: str = "spool"):
+    def __init__(self, engine: sa.Engine, directory: Path, decode: FileDecoder, clock: Clock, *, actor: str = "spool"):
         self.engine = engine
         self.directory = Path(directory)
         self.decode = decode
@@ -93,9 +96,12 @@ class Spool:
             return None
         return target
 
-    def process_pending(self) -> list[FileResult]:
+    def process_pending(self, stop: threading.Event | None = None) -> list[FileResult]:
+        """Recover, then process every waiting file; once `stop` is set, no further file is claimed."""
         results = self.recover()
         for path in self.pending():
+            if stop is not None and stop.is_set():
+                break
             claimed = self.claim(path)
             if claimed is not None:
                 results.append(self.process(claimed))
@@ -117,12 +123,12 @@ class Spool:
 
     def process(self, path: Path) -> FileResult:
         """Store a claimed file in one transaction and move it to archive/ (or rejected/ with a reason)."""
-        sha = sha256_of(path)
+        data = path.read_bytes()
+        sha = hashlib.sha256(data).hexdigest()
         try:
-            with open(path, newline="", encoding="utf-8-sig") as f:
-                decoded = self.decode(f)
-            with unit_of_work(self.engine, actor=self.actor, clock=self.clock) as uow:
-                stored = self._store(uow, path.name, sha, decoded)
+            decoded = self.decode(data)
+            # Once more if it lost a race with another intake storing some of the same records.
+            stored = retry_concurrent(lambda: self._commit(path.name, sha, data, decoded))
         except sa.exc.OperationalError:
             raise  # the database, not the file: left in processing/ for the next round
         except Exception as exc:  # a file that cannot be read or stored at all: set aside with the reason
@@ -136,8 +142,13 @@ class Spool:
         os.rename(path, target)
         return stored
 
-    def _store(self, uow: UnitOfWork, name: str, sha: str, decoded: Decoded) -> FileResult | None:
-        """The file's records and its sha256 in the caller's transaction; None when that content is known."""
+    def _commit(self, name: str, sha: str, data: bytes, decoded: Decoded) -> FileResult | None:
+        with unit_of_work(self.engine, actor=self.actor, clock=self.clock) as uow:
+            return self._store(uow, name, sha, data, decoded)
+
+    def _store(self, uow: UnitOfWork, name: str, sha: str, data: bytes, decoded: Decoded) -> FileResult | None:
+        """The file's records, its sha256 and its unreadable lines (quarantined) in the caller's transaction;
+        None when that content is known."""
         claimed = uow.conn.execute(
             insert(spool_file)
             .values(sha256=sha, name=name, processed_at=uow.now(), accepted=0, duplicates=0, rejected=0,
@@ -147,10 +158,13 @@ class Spool:
         ).first()
         if claimed is None:
             return None
+        origin = f"spool:{name}"
+        if decoded.rejected:
+            quarantine_raw(uow, self.decode.source, self.decode.raw_lines(data, decoded.rejected), origin=origin)
         accepted = duplicates = 0
         rejected = list(decoded.rejected)
         for start in range(0, len(decoded.records), BATCH):
-            result = ingest_lines(uow, decoded.records[start : start + BATCH])
+            result = ingest_lines(uow, decoded.records[start : start + BATCH], origin=origin)
             accepted, duplicates = accepted + result.accepted, duplicates + result.duplicates
             rejected += result.rejected
         rejected.sort(key=lambda r: r.line)
@@ -174,10 +188,16 @@ class Spool:
             out.writerow(["line", "field", "value", "reason"])
             out.writerows((r.line, r.field, r.value, r.reason) for r in rejected)
 
-    def watch(self, stop: threading.Event, interval: float = 2.0) -> None:
-        """Process the spool every `interval` seconds until `stop` is set (polling: works on any file system)."""
+    def watch(
+        self, stop: threading.Event, interval: float = 2.0, report: Callable[[list[FileResult]], None] | None = None
+    ) -> None:
+        """Process the spool every `interval` seconds until `stop` is set (polling: works on any file system).
+        A stop lets the file in hand finish; `report` gets each round's results when there are any."""
         while not stop.is_set():
-            for result in self.process_pending():
+            results = self.process_pending(stop)
+            for result in results:
                 log.info("spool: %s %s (%d stored, %d rejected)", result.name, result.outcome, result.accepted,
                          len(result.rejected))
+            if results and report is not None:
+                report(results)
             stop.wait(interval)
