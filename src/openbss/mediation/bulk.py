@@ -28,10 +28,12 @@ holds a line break; the quarantined text of a pipeline row is the row written ba
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import os
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -69,6 +71,7 @@ CHUNK_ROWS = 200_000
 @dataclass(frozen=True)
 class _Lanes:
     fast: pl.DataFrame  # rows ready to COPY, in `_COPIED` columns
+    data: bytes  # the same rows as COPY's CSV
     slow: pl.DataFrame  # raw rows (the file's columns and `line`) for the pipeline
 
 
@@ -206,24 +209,29 @@ def _lanes(uow: UnitOfWork, chunk: pl.DataFrame, source: str) -> _Lanes:
         )
     fast_lines = candidates["line"] if not candidates.is_empty() else pl.Series("line", [], pl.Int64)
     slow = chunk.filter(~pl.col("line").is_in(fast_lines.implode()))
-    return _Lanes(candidates.select(_COPIED) if not candidates.is_empty() else candidates, slow)
+    fast = candidates.select(_COPIED) if not candidates.is_empty() else candidates
+    return _Lanes(fast, _csv(fast) if not fast.is_empty() else b"", slow)
 
 
-def _copy(uow: UnitOfWork, rows: pl.DataFrame) -> None:
-    data = rows.write_csv(include_header=False, datetime_format=_TIMESTAMP).encode()
+def _csv(rows: pl.DataFrame) -> bytes:
+    return rows.write_csv(include_header=False, datetime_format=_TIMESTAMP).encode()
+
+
+def _copy(uow: UnitOfWork, data: bytes) -> None:
     cursor = uow.conn.connection.driver_connection.cursor()
     with cursor.copy(f"COPY usage ({', '.join(_COPIED)}) FROM STDIN (FORMAT csv)") as copy:
         for start in range(0, len(data), 1 << 20):
             copy.write(data[start:start + (1 << 20)])
 
 
-def _store_fast(uow: UnitOfWork, rows: pl.DataFrame) -> tuple[int, int]:
-    """COPY the rows (see the module doc); (stored, duplicates)."""
+def _store_fast(uow: UnitOfWork, lanes: _Lanes) -> tuple[int, int]:
+    """COPY the fast rows (see the module doc); (stored, duplicates)."""
+    rows = lanes.fast
     if rows.is_empty():
         return 0, 0
     try:
         with uow.savepoint():
-            _copy(uow, rows)
+            _copy(uow, lanes.data)
         return rows.height, 0
     except sa.exc.IntegrityError as exc:
         if not isinstance(exc.orig, pg_errors.UniqueViolation):
@@ -234,7 +242,7 @@ def _store_fast(uow: UnitOfWork, rows: pl.DataFrame) -> tuple[int, int]:
     stored = service.stored_usage_ids(uow, ((source, k) for k in rows["record_key"]))
     new = rows.filter(~pl.col("record_key").is_in(pl.Series([k for _, k in stored]).implode()))
     if not new.is_empty():
-        _copy(uow, new)
+        _copy(uow, _csv(new))
     return new.height, rows.height - new.height
 
 
@@ -244,9 +252,8 @@ def _csv_text(row: dict, columns: list[str]) -> str:
     return out.getvalue().strip("\r\n")
 
 
-def _import_chunk(uow: UnitOfWork, chunk: pl.DataFrame, columns: list[str], source: str, origin: str
-                  ) -> IngestResult:
-    lanes = _lanes(uow, chunk, source)
+def _store(uow: UnitOfWork, lanes: _Lanes, columns: list[str], source: str, origin: str) -> IngestResult:
+    """One chunk's transaction: the pipeline's rows, then the fast rows' COPY."""
     numbered, unreadable = [], []
     for row in lanes.slow.iter_rows(named=True):
         parsed = service.parse_row(row, source)
@@ -256,7 +263,7 @@ def _import_chunk(uow: UnitOfWork, chunk: pl.DataFrame, columns: list[str], sour
             numbered.append((row["line"], parsed))
     quarantine_raw(uow, source, unreadable, origin=origin)
     piped = service.ingest_lines(uow, numbered, origin=origin)
-    stored, duplicates = _store_fast(uow, lanes.fast)
+    stored, duplicates = _store_fast(uow, lanes)
     if stored:
         service.resolve_stored(uow, source)
         audit.record(uow, "usage.ingested", "usageBatch", new_id(),
@@ -266,24 +273,38 @@ def _import_chunk(uow: UnitOfWork, chunk: pl.DataFrame, columns: list[str], sour
 
 
 def import_csv(engine: sa.Engine, path: Path, *, source: str, clock: Clock, batch_size: int = CHUNK_ROWS,
-                on_progress: Callable[[int], None] | None = None, actor: str = "usage-import") -> IngestResult:
+               on_progress: Callable[[int], None] | None = None, actor: str = "usage-import") -> IngestResult:
     """Import a usage CSV file (format: `mediation.service`), one transaction per chunk of rows; rejected rows
-    are quarantined (origin "csv:<file name>"). `on_progress` gets the rows read so far after each chunk."""
+    are quarantined (origin "csv:<file name>"). `on_progress` gets the rows read so far after each chunk.
+
+    Two chunks are in flight: while one is stored (COPY, which keeps the database busy), a helper thread reads
+    and prepares the next (Polars, which releases the GIL), each on its own connection."""
     header = pl.read_csv(path, n_rows=0, infer_schema=False).columns
     missing = [c for c in service.CSV_COLUMNS.values() if c not in header]
     if missing:
         raise InvalidValue("header", ",".join(header), f"lacks the column(s) {', '.join(missing)}")
     origin, result, done = f"csv:{path.name}", IngestResult(0, 0, []), 0
-    reader = pl.scan_csv(path, infer_schema=False).with_row_index("line", offset=2)
-    for chunk in reader.collect_batches(chunk_size=batch_size):
-        chunk = chunk.with_columns(pl.col("line").cast(pl.Int64))
+    unit = functools.partial(unit_of_work, engine, actor=actor, clock=clock)
 
-        def attempt(chunk: pl.DataFrame = chunk) -> IngestResult:
-            with unit_of_work(engine, actor=actor, clock=clock) as uow:
-                return _import_chunk(uow, chunk, header, source, origin)
+    def prepare(chunk: pl.DataFrame) -> _Lanes:
+        with unit() as uow:  # reads only: subscriptions, prices, rate tables, how far accounts were billed
+            return _lanes(uow, chunk.with_columns(pl.col("line").cast(pl.Int64)), source)
 
-        result = result + service.retry_concurrent(attempt)
-        done += chunk.height
-        if on_progress is not None:
-            on_progress(done)
+    def store(lanes: _Lanes) -> IngestResult:
+        with unit() as uow:
+            return _store(uow, lanes, header, source, origin)
+
+    chunks = pl.scan_csv(path, infer_schema=False).with_row_index("line", offset=2).collect_batches(
+        chunk_size=batch_size)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="usage-import") as helper:
+        chunk = next(chunks, None)
+        pending = helper.submit(prepare, chunk) if chunk is not None else None
+        while pending is not None:
+            lanes, rows = pending.result(), chunk.height
+            chunk = next(chunks, None)
+            pending = helper.submit(prepare, chunk) if chunk is not None else None
+            result = result + service.retry_concurrent(functools.partial(store, lanes))
+            done += rows
+            if on_progress is not None:
+                on_progress(done)
     return result
