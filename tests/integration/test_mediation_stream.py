@@ -8,7 +8,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from datetime import UTC, datetime
@@ -23,6 +22,7 @@ from openbss.mediation import stream
 from openbss.mediation.stream import Totals, consume, ensure_stream
 from openbss.mediation.tables import usage, usage_quarantine
 from tests import factories
+from tests.services import openbss_service, stop, wait_until
 
 SEPT = datetime(2026, 9, 1, tzinfo=UTC)
 ADA, BOB = "+4915100000001", "+4915100000002"
@@ -227,15 +227,10 @@ def test_the_cli_consumes_once_and_prints_its_summary(engine, run_cli, nats_url,
 
 
 def test_a_consumer_service_creates_its_stream_and_stops_cleanly_on_sigterm(engine, nats_url, subscribers, tmp_path):
-    env = {**os.environ, "OPENBSS_DATABASE_URL": engine.url.render_as_string(hide_password=False),
-           "OPENBSS_HOME": str(tmp_path / "home")}  # fmt: skip
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "openbss.cli", "mediation", "consume", "--server", nats_url, "--stream", "CDRS",
-         "--subject", "cdr.>", "--durable", "rater", "--max-wait", "0.2", "--report-every", "0.1"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
+    args = ("mediation", "consume", "--server", nats_url, "--stream", "CDRS", "--subject", "cdr.>", "--durable",
+            "rater", "--max-wait", "0.2", "--report-every", "0.1")
 
-    async def publish_when_the_stream_exists():
+    async def publish_when_the_stream_exists(worker):
         nc = await nats.connect(nats_url)
         try:
             js = nc.jetstream()
@@ -250,17 +245,10 @@ def test_a_consumer_service_creates_its_stream_and_stops_cleanly_on_sigterm(engi
         finally:
             await nc.close()
 
-    try:
-        asyncio.run(asyncio.wait_for(publish_when_the_stream_exists(), 60))
-        while not stored(engine):
-            assert worker.poll() is None, worker.stdout.read()
-            time.sleep(0.1)
-        worker.send_signal(signal.SIGTERM)
-        output, _ = worker.communicate(timeout=60)
-    finally:
-        if worker.poll() is None:
-            worker.kill()
-            worker.wait()
+    with openbss_service(engine, tmp_path / "home", *args) as worker:
+        asyncio.run(asyncio.wait_for(publish_when_the_stream_exists(worker), 60))
+        wait_until(worker, lambda: bool(stored(engine)))
+        output = stop(worker)
     assert worker.returncode == 0, output
     assert "records/s; so far 1 records in 1 messages: accepted 1, duplicates 0, rejected 0" in output
     assert "done: " in output

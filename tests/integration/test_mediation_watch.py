@@ -2,10 +2,6 @@
 
 import os
 import re
-import signal
-import subprocess
-import sys
-import time
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -15,6 +11,7 @@ import sqlalchemy as sa
 from openbss.cli import app
 from openbss.mediation.tables import usage
 from tests import factories
+from tests.services import openbss_service, stop, wait_until
 
 SEPT = datetime(2026, 9, 1, tzinfo=UTC)
 ADA, BOB = "+4915100000001", "+4915100000002"
@@ -103,29 +100,14 @@ def test_bad_options_are_refused_before_any_file_is_touched(run_cli, tmp_path):
 
 
 def test_the_watcher_keeps_polling_until_sigterm_then_exits_cleanly(engine, subscribers, tmp_path):
-    env = {**os.environ, "OPENBSS_DATABASE_URL": engine.url.render_as_string(hide_password=False),
-           "OPENBSS_HOME": str(tmp_path / "home")}  # fmt: skip
     spool = tmp_path / "spool"
-    watcher = subprocess.Popen(
-        [sys.executable, "-m", "openbss.cli", "mediation", "watch", str(spool), "--format", "asterisk",
-         "--interval", "0.2"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-    try:
-        while not (spool / "archive").is_dir():  # the watcher made its folders: it is polling
-            assert watcher.poll() is None, watcher.stdout.read()
-            time.sleep(0.1)
+    args = ("mediation", "watch", str(spool), "--format", "asterisk", "--interval", "0.2")
+    with openbss_service(engine, tmp_path / "home", *args) as watcher:
+        wait_until(watcher, (spool / "archive").is_dir)  # the watcher made its folders: it is polling
         (spool / "Master.csv.part").write_text(MASTER)
         os.rename(spool / "Master.csv.part", spool / "Master.csv")  # dropped as switches should: renamed in
-        while not (spool / "archive" / "Master.csv").exists():
-            assert watcher.poll() is None, watcher.stdout.read()
-            time.sleep(0.1)
-        watcher.send_signal(signal.SIGTERM)
-        output, _ = watcher.communicate(timeout=60)
-    finally:
-        if watcher.poll() is None:
-            watcher.kill()
-            watcher.wait()
+        wait_until(watcher, (spool / "archive" / "Master.csv").exists)
+        output = stop(watcher)
     assert watcher.returncode == 0, output
     assert "Master.csv" in output and "archived" in output
     assert stored(engine) == [("asterisk", "u-1", Decimal(25))]

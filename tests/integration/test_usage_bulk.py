@@ -16,9 +16,11 @@ import sqlalchemy as sa
 
 from openbss.catalog import service as catalog
 from openbss.catalog.service import NewOffering, NewPrice
+from openbss.core.ids import new_id
 from openbss.core.money import Money
 from openbss.mediation import bulk, service
 from openbss.mediation.tables import usage
+from openbss.ordering import service as ordering
 from tests import factories
 from tests.integration.test_rating_records import tariff
 
@@ -134,3 +136,16 @@ def test_quantities_are_charged_to_the_micro_unit(engine, uow, clock, tmp_path):
     # 1,234,567.891234 bytes x 0.01 / 1,000,000 = 0.01234567891234 -> 0.012346 (half-up, 6 places)
     # 61 s x 0.0030 (the price from 16 September) = 0.183
     assert got == {"d1": Decimal("0.012346"), "v1": Decimal("0.183")}
+
+
+def test_usage_dated_before_its_account_was_billed_through_is_marked_late(engine, uow, clock, tmp_path):
+    seed(uow)
+    with uow() as u:
+        account_id = ordering.products_by_service_id(u, ["+4915100000001"])["+4915100000001"][0].account_id
+        service.claim_unbilled_usage(u, account_id, datetime(2026, 9, 20, tzinfo=UTC), new_id())  # billed to 20 Sep
+    path = write(tmp_path / "usage.csv", [
+        ["early", "+4915100000001", "sms", "2026-09-10T10:00:00Z", "1", ""],
+        ["later", "+4915100000001", "sms", "2026-09-25T10:00:00Z", "1", ""],
+    ])
+    bulk.import_csv(engine, path, source="sw", clock=clock)
+    assert {k: r.late for k, r in stored(engine, "sw").items()} == {"early": True, "later": False}

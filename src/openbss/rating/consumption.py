@@ -63,21 +63,6 @@ class ConsumptionQuery:
     usage_consumption: list[dict[str, Any]]
 
 
-def _unbilled_quantities(uow: UnitOfWork, account_id: uuid.UUID, period: BillPeriod) -> dict[tuple, Decimal]:
-    """Rated, unbilled usage of the account dated in the period, per (product, usage type)."""
-    totals: dict[tuple, Decimal] = {}
-    offset = 0
-    while True:
-        items, total = mediation.list_usage(uow, {"billingAccountId": str(account_id), "status": "rated"}, offset,
-                                            1000)
-        for u in items:
-            if period.start_at <= u.usage_date < period.end_at:
-                totals[(u.product_id, u.usage_type)] = totals.get((u.product_id, u.usage_type), 0) + u.quantity
-        offset += len(items)
-        if not items or offset >= total:
-            return totals
-
-
 def consumption(uow: UnitOfWork, products: Sequence[Product], at: datetime) -> list[ConsumptionLine]:
     """The allowances of the products at instant `at`: rate-table buckets as stored (or as they would open,
     when no usage has opened them yet), and for other prices with included units the period's rated unbilled
@@ -102,7 +87,8 @@ def consumption(uow: UnitOfWork, products: Sequence[Product], at: datetime) -> l
                 account = accounts.get(product.account_id)
                 period = bill_period(account, at)
                 if product.account_id not in unbilled:
-                    unbilled[product.account_id] = _unbilled_quantities(uow, product.account_id, period)
+                    unbilled[product.account_id] = mediation.unbilled_quantities(uow, product.account_id,
+                                                                                 period.start_at, period.end_at)
                 used = unbilled[product.account_id].get((product.id, usage_type), Decimal(0))
                 lines.append(ConsumptionLine(product, price, usage_type, unit, period, price.included_units,
                                              Decimal(0), used, False, account.id))
