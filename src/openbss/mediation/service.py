@@ -379,6 +379,19 @@ def list_usage(uow: UnitOfWork, filters: dict[str, str], offset: int, limit: int
     return [_usage(r) for r in rows], total
 
 
+def unbilled_quantities(uow: UnitOfWork, account_id: uuid.UUID, start: datetime, end: datetime
+                        ) -> dict[tuple[uuid.UUID, str], Decimal]:
+    """The account's rated, unbilled usage dated in [start, end), summed per (product, usage type) in one query
+    (the `ix_usage_account_status_date` index)."""
+    rows = uow.conn.execute(
+        sa.select(usage.c.product_id, usage.c.usage_type, sa.func.sum(usage.c.quantity))
+        .where(usage.c.account_id == account_id, usage.c.status == "rated", usage.c.usage_date >= start,
+               usage.c.usage_date < end)
+        .group_by(usage.c.product_id, usage.c.usage_type)
+    )
+    return {(product_id, usage_type): quantity for product_id, usage_type, quantity in rows}
+
+
 def claim_unbilled_usage(
     uow: UnitOfWork, account_id: uuid.UUID, before: datetime, invoice_id: uuid.UUID
 ) -> list[UsageTotal]:
