@@ -10,11 +10,13 @@ import typer
 from rich.console import Console
 
 from openbss.billing.cli import billrun
+from openbss.billing.invoice_cli import invoice_app
 from openbss.catalog.cli import catalog_app
 from openbss.config import load_settings
 from openbss.mediation.cli import usage_app
 from openbss.mediation.collectors.cli import mediation_app
 from openbss.rating.cli import rating_app
+from openbss.seller.cli import seller_app
 from openbss.terminal import figures
 
 app = typer.Typer(help="openbss: OSS/BSS billing platform.", no_args_is_help=True, add_completion=False)
@@ -29,6 +31,8 @@ app.add_typer(usage_app, name="usage")
 app.add_typer(mediation_app, name="mediation")
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(rating_app, name="rating")
+app.add_typer(invoice_app, name="invoice")
+app.add_typer(seller_app, name="seller")
 app.command("billrun")(billrun)
 console = Console()
 

@@ -15,5 +15,6 @@ from openbss.ordering import tables as _ordering  # noqa: F401
 from openbss.party import tables as _party  # noqa: F401
 from openbss.payments import tables as _payments  # noqa: F401
 from openbss.rating import tables as _rating  # noqa: F401
+from openbss.seller import tables as _seller  # noqa: F401
 
 __all__ = ["metadata"]

@@ -120,7 +120,8 @@ def _parsed(chunk: pl.DataFrame, latest: datetime) -> pl.DataFrame:
     fast = ((pl.col("record_key").str.len_bytes() > 0) & (pl.col("service_id").str.len_bytes() > 0)
             & pl.col("usage_type").is_in(list(USAGE_UNITS)) & pl.col("usage_date").is_not_null()
             & (pl.col("usage_date") <= latest) & pl.col("quantity").str.contains(_PLAIN_QUANTITY)
-            & pl.col("record_key").is_unique())
+            & pl.col("record_key").is_unique()
+            & (pl.col("part_of").is_null() if "part_of" in chunk.columns else pl.lit(True)))  # partial: correlated
     return frame.with_columns(fast=fast.fill_null(False))
 
 

@@ -1,11 +1,14 @@
 """`openbss usage ...`: import usage files with a progress bar and a summary an operator can act on, and
 look after the quarantine of rejected records: list it, reprocess entries once their cause is fixed,
-discard the ones that will never be usage."""
+discard the ones that will never be usage; list the held parts of long calls and flush the calls whose
+last part never came to the quarantine."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import astuple
+from datetime import timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -14,11 +17,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from openbss.core.clock import SystemClock
+from openbss.core.clock import Clock, SystemClock
 from openbss.db.uow import unit_of_work
-from openbss.mediation import quarantine
+from openbss.mediation import correlation, quarantine
 from openbss.mediation.bulk import import_csv
-from openbss.mediation.model import IngestResult, ReprocessResult
+from openbss.mediation.model import HeldCall, IngestResult, ReprocessResult
 from openbss.mediation.service import reprocess, retry_concurrent
 
 usage_app = typer.Typer(help="Usage records.", no_args_is_help=True)
@@ -70,9 +73,12 @@ def import_with_progress(
             actor=actor,
         )
     table = Table(title=f"usage import of {path.name} (source {source})")
-    for name in ("accepted", "duplicates", "rejected"):
+    counts = {"accepted": result.accepted, "duplicates": result.duplicates, "rejected": len(result.rejected)}
+    if result.parts:  # the file had partial records: how many were taken, how many calls they completed
+        counts |= {"partial records": result.parts, "calls merged": result.calls}
+    for name in counts:
         table.add_column(name, justify="right")
-    table.add_row(str(result.accepted), str(result.duplicates), str(len(result.rejected)))
+    table.add_row(*(str(n) for n in counts.values()))
     console.print(table)
     for r in result.rejected:
         console.print(f"line {r.line}: {r.field}={_shown(r.value)} {r.reason}", markup=False, highlight=False, soft_wrap=True)
@@ -166,9 +172,11 @@ def reprocess_with_progress(
             total = ReprocessResult(*(a + b for a, b in zip(astuple(total), astuple(done), strict=True)))
             progress.update(task, advance=len(part))
     table = Table(title="usage reprocess")
-    for name in ("stored", "duplicates", "still open", "raw only (discard)"):
+    names = ["stored", "duplicates", "still open", "raw only (discard)", "partial records"]
+    shown = astuple(total)[: None if total.parts else -1]
+    for name in names[: len(shown)]:
         table.add_column(name, justify="right")
-    table.add_row(*(str(n) for n in astuple(total)))
+    table.add_row(*(str(n) for n in shown))
     console.print(table)
     return total
 
@@ -203,3 +211,56 @@ def discard_entries(
     with unit_of_work(_engine(), actor="cli", clock=SystemClock()) as uow:
         count = quarantine.discard(uow, [parse_id(i, "--id") for i in ids], reason)
     console.print(f"discarded {count} of {len(ids)} entries (the others were not open)")
+
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+def _duration(text: str) -> timedelta:
+    """"24h", "90m", "2d", "30s" as a timedelta (typer callback)."""
+    match = _DURATION.match(text)
+    if match is None:
+        raise typer.BadParameter(f"{text!r} is not a duration such as 24h, 90m, 2d or 30s")
+    return timedelta(**{_UNITS[match[2]]: int(match[1])})
+
+
+def show_partials(
+    engine: sa.Engine, *, older_than: timedelta | None, source: str | None, flush: bool, clock: Clock,
+    console: Console, limit: int = 1000, actor: str = "cli",
+) -> list[HeldCall]:
+    """List the calls with held parts (older than `older_than`), or with `flush` send those calls to the
+    quarantine as their parts (reason "incomplete: ..."); prints a table of the calls either way."""
+    with unit_of_work(engine, actor=actor, clock=clock) as uow:
+        if flush:
+            calls = correlation.flush_incomplete(uow, older_than=older_than, source=source, limit=limit)
+        else:
+            calls = correlation.held_calls(uow, older_than=older_than, source=source, limit=limit)
+    verb = "flushed to the quarantine" if flush else "held"
+    table = Table(title=f"{len(calls)} calls with partial records {verb}")
+    for name in ("source", "call (partOf)", "service id", "type", "parts held", "last", "missing", "quantity",
+                 "first part received", "latest part received"):
+        table.add_column(name, overflow="fold")
+    for c in calls:
+        table.add_row(c.source, c.part_of, c.service_id, c.usage_type, ",".join(map(str, c.parts)),
+                      "?" if c.last is None else str(c.last), c.missing, str(c.quantity),
+                      c.first_received.isoformat(), c.last_received.isoformat())  # fmt: skip
+    console.print(table)
+    return calls
+
+
+@usage_app.command("partials")
+def partials(
+    older_than: str | None = typer.Option(None, help="only calls whose latest part came longer ago (24h, 90m, 2d)"),
+    source: str | None = typer.Option(None, help="only this source"),
+    flush: bool = typer.Option(False, help="send these calls to the quarantine as incomplete (needs --older-than)"),
+    limit: int = typer.Option(1000, min=1, help="calls to list or flush"),
+) -> None:
+    """Long calls whose partial records are held, waiting for the rest of the call. With --flush, the calls
+    whose last part never came go to the quarantine ("incomplete: parts 1,2 of ? held since ..."), where
+    `usage reprocess` merges them once the missing part has arrived, or `usage discard` closes them."""
+    if flush and older_than is None:
+        console.print("--flush needs --older-than: calls still being received must not be flushed")
+        raise typer.Exit(2)
+    show_partials(_engine(), older_than=None if older_than is None else _duration(older_than), source=source,
+                  flush=flush, clock=SystemClock(), console=console, limit=limit)  # fmt: skip

@@ -7,7 +7,7 @@ Field names in problems are the TMF635 names of the record (`serviceId`, `usageD
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -37,6 +37,17 @@ class UsageRecord:
     quantity: Decimal
     # Where to: the called number (E.164 digits) of a call or SMS, the APN of a data session; None if unknown.
     destination: str | None = None
+    # A partial record (a long call split by the switch: 3GPP recordSequenceNumber with causeForTermination
+    # "partialRecord", a softswitch's "long call" records): the call's correlation id (the switch's call id or
+    # global call reference), this record's 1-based sequence number, and whether it is the call's last part.
+    # Partial records are held and merged into one record per call (`mediation.correlation`) before rating.
+    part_of: str | None = None
+    part: int | None = None
+    last_part: bool = False
+
+
+# The fields of a record that describe it as a partial record; omitted from a whole record's payload.
+PART_FIELDS = ("part_of", "part", "last_part")
 
 
 @dataclass(frozen=True)
@@ -93,15 +104,23 @@ class Rejection:
 
 @dataclass(frozen=True)
 class IngestResult:
+    """What a batch did. `accepted` counts usage records stored, a call merged from partial records once (and
+    also in `calls`); `parts` counts the partial records taken in (held until their call is complete, or
+    merged into a call of `calls`); a resent part is a duplicate."""
+
     accepted: int
     duplicates: int
     rejected: list[Rejection]
+    parts: int = 0
+    calls: int = 0
 
     def __add__(self, other: IngestResult) -> IngestResult:
         return IngestResult(
             self.accepted + other.accepted,
             self.duplicates + other.duplicates,
             sorted([*self.rejected, *other.rejected], key=lambda r: r.line),
+            self.parts + other.parts,
+            self.calls + other.calls,
         )
 
 
@@ -184,7 +203,23 @@ def record_problem(r: UsageRecord, now: datetime) -> Problem | None:
         )
     if r.destination is not None and not isinstance(r.destination, str):
         return Problem("destination", r.destination, "must be text (a called number or an APN)")
-    return _quantity_problem(r.quantity)
+    return _quantity_problem(r.quantity) or _part_problem(r)
+
+
+def _part_problem(r: UsageRecord) -> Problem | None:
+    if r.part_of is None and r.part is None:
+        return None if r.last_part is False else Problem("lastPart", r.last_part, "is only for a partial record (partOf)")
+    if r.part_of is None:
+        return Problem("partOf", r.part_of, f"is missing: part {r.part} must name the call it is part of")
+    if problem := _text_problem("partOf", r.part_of):
+        return problem
+    if r.part is None:
+        return Problem("part", r.part, f"is missing: a partial record of call {r.part_of!r} needs its sequence number")
+    if not isinstance(r.part, int) or isinstance(r.part, bool) or r.part < 1:
+        return Problem("part", r.part, "must be a whole number from 1")
+    if not isinstance(r.last_part, bool):
+        return Problem("lastPart", r.last_part, "must be true or false")
+    return None
 
 
 QUARANTINE_STATUSES = ("open", "reprocessed", "discarded")
@@ -214,20 +249,26 @@ class QuarantineEntry:
 
 @dataclass(frozen=True)
 class ReprocessResult:
-    """What a reprocess did: `stored` entries became usage, `duplicates` were already stored (their entries
-    point at that usage), `still_open` failed again (with the new reason), `raw_only` cannot be rebuilt."""
+    """What a reprocess did: `stored` usage records were stored (a call merged from partial records counts
+    once), `duplicates` entries were already stored (their entries point at that usage), `still_open` failed
+    again (with the new reason), `raw_only` cannot be rebuilt, `parts` entries of partial records went back
+    to correlation (held until their call is complete, or merged into a call counted in `stored`)."""
 
     stored: int
     duplicates: int
     still_open: int
     raw_only: int
+    parts: int = 0
 
 
 def record_payload(r: UsageRecord) -> dict[str, str | None]:
-    """The record's fields as JSON strings (dates in ISO 8601 with their offset, decimals as written)."""
+    """The record's fields as JSON strings (dates in ISO 8601 with their offset, decimals as written; a partial
+    record's `last_part` as "true"/"false"). A whole record has no partial-record fields."""
+    partial = any(getattr(r, name) not in (None, False) for name in PART_FIELDS)
     return {
-        f.name: None if (v := getattr(r, f.name)) is None else v.isoformat() if isinstance(v, datetime) else str(v)
-        for f in fields(UsageRecord)
+        f.name: None if (v := getattr(r, f.name)) is None else v.isoformat() if isinstance(v, datetime)
+        else str(v).lower() if isinstance(v, bool) else str(v)
+        for f in fields(UsageRecord) if partial or f.name not in PART_FIELDS
     }
 
 
@@ -243,4 +284,70 @@ def payload_record(payload: Mapping[str, str | None]) -> UsageRecord:
         values["quantity"] = Decimal(values["quantity"])
     except (TypeError, ArithmeticError):
         pass
+    try:
+        values["part"] = None if values.get("part") is None else int(values["part"])
+    except ValueError:
+        pass
+    if "last_part" in values:
+        values["last_part"] = {"true": True, "false": False}.get(values["last_part"], values["last_part"])
     return UsageRecord(**values)
+
+
+@dataclass(frozen=True)
+class HeldCall:
+    """A call whose partial records are held, waiting for the rest: `parts` the sequence numbers held,
+    `last` the number of the part marked last (None while none arrived), `quantity` their sum so far."""
+
+    source: str
+    part_of: str
+    service_id: str
+    usage_type: str
+    parts: list[int]
+    last: int | None
+    quantity: Decimal
+    first_received: datetime
+    last_received: datetime
+
+    @property
+    def missing(self) -> str:
+        """The parts still missing: "2", "2,4", "4,..." after the highest held when the last is unknown."""
+        top = self.last if self.last is not None else max(self.parts)
+        gaps = [str(n) for n in range(1, top + 1) if n not in self.parts]
+        return ",".join(gaps + ([f"{top + 1},..."] if self.last is None else []))
+
+
+# What every part of a call must share with part 1; a part that differs is another call under the same id.
+_CALL_FACTS = (("serviceId", "service_id"), ("usageType", "usage_type"), ("destination", "destination"))
+
+
+def merged_call(parts: Sequence[UsageRecord]) -> UsageRecord | Problem | None:
+    """The call the partial records of one (source, part_of) make, given in any order without repeats: None
+    while it is incomplete (no part marked last yet, or a part before it missing); the one record to rate
+    once it is complete, keyed by `part_of` and dated at part 1's start with the parts' summed quantity
+    (so the connect fee is charged and the increments rounded once per call); or the Problem when the parts
+    cannot be one call (two last parts, a part after the last, a part that differs from part 1)."""
+    by_number = {p.part: p for p in parts}
+    last = sorted(p.part for p in parts if p.last_part)
+    if len(last) > 1:
+        return Problem("lastPart", True, f"is set on parts {', '.join(map(str, last))} of call {parts[0].part_of!r}")
+    beyond = sorted(n for n in by_number if last and n > last[0])
+    if beyond:
+        return Problem("part", beyond[0], f"comes after part {last[0]}, the last part of call {parts[0].part_of!r}")
+    if not last or len(by_number) < last[0]:
+        return None
+    first = by_number[1]
+    for n in sorted(by_number):
+        for name, attr in _CALL_FACTS:
+            if getattr(by_number[n], attr) != getattr(first, attr):
+                return Problem(name, getattr(by_number[n], attr),
+                               f"of part {n} differs from part 1's {getattr(first, attr)!r}: "
+                               f"the parts of call {first.part_of!r} disagree")  # fmt: skip
+    return UsageRecord(first.source, first.part_of, first.service_id, first.usage_type, first.usage_date,
+                       sum((p.quantity for p in parts), Decimal(0)), first.destination)  # fmt: skip
+
+
+def incomplete_reason(parts: Sequence[int], last: int | None, since: datetime) -> str:
+    """Why a call's held parts are quarantined without their call: "incomplete: parts 1,2 of ? held since ..."
+    (`?` while no part marked last arrived)."""
+    return (f"incomplete: parts {','.join(map(str, sorted(parts)))} of {'?' if last is None else last} "
+            f"held since {since.isoformat()}")

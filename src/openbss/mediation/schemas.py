@@ -7,6 +7,12 @@ key within its source; default the SHA-256 of serviceId|usageType|usageDate|quan
 retrying the same body is stored once), `source` (optional, default "api") and `destination`
 (optional: the called number of a call or SMS, the APN of a data session).
 
+A partial record (a long call the switch split) also carries `partOf` (the call's id at the switch, e.g.
+its global call reference), `part` (its sequence number from 1: an integer) and `lastPart` (true on the
+call's last part; default false). Partial records are held until the call is complete and then stored as
+one usage keyed by `partOf` (see `mediation.correlation`); a batch answers how many it took (`parts`) and
+how many calls it completed (`calls`, counted in `accepted`).
+
 Stored usage also shows `late` (true when it arrived after its period was billed: it is billed on the
 next invoice, marked late). The usage quarantine (`usageQuarantine`) is openbss's own resource, not
 TMF635: the records the pipeline rejected, with field, value and reason.
@@ -62,7 +68,8 @@ class UsageCreate(TmfIn):
         key = _text(values, "recordKey") or _default_key(service_id, self.usage_type, self.usage_date, quantity)
         source = _text(values, "source") or DEFAULT_SOURCE
         destination = _text(values, "destination")
-        return UsageRecord(source, key, service_id, self.usage_type, self.usage_date, quantity, destination)
+        return UsageRecord(source, key, service_id, self.usage_type, self.usage_date, quantity, destination,
+                           _text(values, "partOf"), _part(values.get("part")), _flag(values, "lastPart"))
 
 
 def _text(values: dict[str, Any], name: str, *, required: bool = False) -> str | None:
@@ -71,6 +78,23 @@ def _text(values: dict[str, Any], name: str, *, required: bool = False) -> str |
         return None
     if not isinstance(value, str) or not value.strip():
         raise InvalidValue(API_FIELDS[name], value, "must be a non-empty string")
+    return value
+
+
+def _part(value: Any) -> int | None:
+    # A JSON integer, or a string of digits as some gateways send every characteristic; `record_problem`
+    # checks that it counts from 1.
+    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+        return value
+    if isinstance(value, str) and value.strip().isdecimal():
+        return int(value)
+    raise InvalidValue(API_FIELDS["part"], value, "must be a whole number from 1")
+
+
+def _flag(values: dict[str, Any], name: str) -> bool:
+    value = values.get(name, False)
+    if not isinstance(value, bool):
+        raise InvalidValue(API_FIELDS[name], value, "must be true or false")
     return value
 
 
@@ -157,6 +181,8 @@ def ingest_result_out(result: IngestResult) -> dict[str, Any]:
         "rejected": [
             {"index": r.line, "field": r.field, "value": _json(r.value), "reason": r.reason} for r in result.rejected
         ],
+        # Only for batches with partial records: shapes stay as they were for everyone else.
+        **({"parts": result.parts, "calls": result.calls} if result.parts else {}),
     }
 
 
@@ -200,7 +226,8 @@ def quarantine_out(e: QuarantineEntry, base: str) -> dict[str, Any]:
 
 
 def reprocess_out(r: ReprocessResult) -> dict[str, Any]:
-    return {"stored": r.stored, "duplicates": r.duplicates, "stillOpen": r.still_open, "rawOnly": r.raw_only}
+    return {"stored": r.stored, "duplicates": r.duplicates, "stillOpen": r.still_open, "rawOnly": r.raw_only,
+            **({"parts": r.parts} if r.parts else {})}
 
 
 class DiscardIn(TmfIn):

@@ -36,6 +36,7 @@ from openbss.core.money import Money
 from openbss.db.metadata import QUANTITY
 from openbss.db.query import paged
 from openbss.db.uow import UnitOfWork
+from openbss.mediation import correlation
 from openbss.mediation import quarantine as quarantine_store
 from openbss.mediation.model import (
     IngestResult,
@@ -64,6 +65,9 @@ API_FIELDS = {
     "serviceId": "usageCharacteristic.serviceId",
     "quantity": "usageCharacteristic.quantity",
     "destination": "usageCharacteristic.destination",
+    "partOf": "usageCharacteristic.partOf",
+    "part": "usageCharacteristic.part",
+    "lastPart": "usageCharacteristic.lastPart",
 }
 CSV_COLUMNS = {
     "recordKey": "record_key",
@@ -72,8 +76,10 @@ CSV_COLUMNS = {
     "usageDate": "start_time",
     "quantity": "quantity",
 }
-# Columns a CSV file may have; an empty cell is the same as no column.
-CSV_OPTIONAL_COLUMNS = {"destination": "destination"}
+# Columns a CSV file may have; an empty cell is the same as no column. A partial record (a long call split
+# by the switch) has `part_of` (the call's id), `part` (its number from 1) and `last_part` (true/false, 1/0).
+CSV_OPTIONAL_COLUMNS = {"destination": "destination", "partOf": "part_of", "part": "part", "lastPart": "last_part"}
+_CSV_FLAGS = {"true": True, "1": True, "false": False, "0": False, "": False}
 T = TypeVar("T")
 # Columns the bulk insert fills; `invoice_id` stays NULL until a bill run claims the row.
 _INSERTED = [c for c in usage.c if c.name != "invoice_id"]
@@ -285,34 +291,56 @@ def ingest_lines(
     fresh: dict[tuple[str, str], tuple[int, UsageRecord]] = {}
     duplicates = 0
     by_line: dict[int, UsageRecord] = {}
+    partial: list[tuple[int, UsageRecord]] = []
     for line, record in numbered:
         by_line[line] = record
         problem = record_problem(record, now)
         if problem is not None:
             rejected.append(Rejection.of(line, problem))
+        elif record.part_of is not None:
+            partial.append((line, record))
         elif (record.source, record.record_key) in fresh:
             duplicates += 1
         else:
             fresh[(record.source, record.record_key)] = (line, record)
+    # Partial records are held until their call is complete; a complete call goes on as one record.
+    correlated = correlation.take_parts(uow, partial, now=now, origin=origin)
+    rejected += correlated.rejected
+    duplicates += len(correlated.duplicates)
+    calls = {}
+    for call in correlated.calls:
+        key = (call.record.source, call.record.record_key)
+        if key in fresh:  # a whole record of the batch has the call's id as its key: keep the call's parts
+            rejected += correlation.quarantine_call(uow, call.parts, call.batch, Problem(
+                "partOf", call.record.record_key, "is also the record key of a whole record of this batch"))
+        else:
+            fresh[key], calls[call.line] = (call.line, call.record), call
     for key in stored_usage_ids(uow, fresh):
         del fresh[key]
         duplicates += 1
     rows, unrated = _rate(uow, list(fresh.values()))
-    rejected += unrated
+    for r in unrated:  # a call that cannot be rated is quarantined as its parts, so reprocessing merges it again
+        call = calls.pop(r.line, None)
+        rejected += [r] if call is None else correlation.quarantine_call(
+            uow, call.parts, call.batch, Problem(r.field, r.value, r.reason))
     ids = _store(uow, rows)
     resolved = _resolve_resent(uow, ids)
+    stored_calls = correlation.stored_calls(uow, calls.values())
+    correlation.settle_entries(uow, correlated, {r.line for r in rejected}, stored_calls)
     rejected.sort(key=lambda r: r.line)
     if quarantine and rejected:
         quarantine_records(uow, ((r, by_line[r.line]) for r in rejected), origin=origin)
-    result = IngestResult(len(ids), duplicates, rejected)
-    if ids or duplicates or rejected:
+    merged = sum(1 for c in calls.values() if (c.record.source, c.record.record_key) in fresh)
+    result = IngestResult(len(ids), duplicates, rejected, len(correlated.taken), merged)
+    if ids or duplicates or rejected or partial:
+        parts = {"parts": result.parts, "calls": result.calls} if partial else {}
         audit.record(
             uow,
             "usage.ingested",
             "usageBatch",
             new_id(),
             after={"accepted": result.accepted, "duplicates": result.duplicates, "rejected": len(rejected),
-                   "quarantined": len(rejected) if quarantine else 0, "resolvedFromQuarantine": resolved},
+                   "quarantined": len(rejected) if quarantine else 0, "resolvedFromQuarantine": resolved, **parts},
         )  # fmt: skip
     return result
 
@@ -345,6 +373,9 @@ def ingest_one(uow: UnitOfWork, record: UsageRecord) -> tuple[Usage, bool]:
     since answering it with the stored one would silently lose it. Errors name the field by its API path;
     nothing is quarantined, since the client is told and still holds the record."""
     problem = record_problem(record, uow.now())
+    if problem is None and record.part_of is not None:  # it cannot become usage on its own, so no usage to answer
+        problem = Problem("partOf", record.part_of, "marks a partial record: send it to usage/batch, which holds it "
+                          "until its call is complete")
     existing = None if problem else find_usage(uow, record.source, record.record_key)
     if existing is not None:
         if not _same_event(existing, record):
@@ -377,6 +408,21 @@ def list_usage(uow: UnitOfWork, filters: dict[str, str], offset: int, limit: int
         conditions.append(usage.c.account_id == parse_id(filters["billingAccountId"], "billingAccountId"))
     rows, total = paged(uow.conn, sa.select(usage).where(*conditions), offset, limit, usage.c.id)
     return [_usage(r) for r in rows], total
+
+
+def invoice_usage(uow: UnitOfWork, invoice_id: uuid.UUID, account_ids: Sequence[uuid.UUID], limit: int
+                  ) -> tuple[list[Usage], int]:
+    """The usage billed on `invoice_id` (its call detail) by service id and date, at most `limit` records, and
+    how many there are. `account_ids` are the accounts whose usage the invoice may carry (its own and those it
+    pays for): they let the lookup use the (account_id, status, usage_date) index."""
+    rows = uow.conn.execute(
+        sa.select(usage, sa.func.count().over().label("records"))
+        .where(usage.c.account_id.in_(account_ids), usage.c.status == "billed", usage.c.invoice_id == invoice_id)
+        .order_by(usage.c.service_id, usage.c.usage_date, usage.c.id)
+        .limit(limit)
+    ).all()
+    return [_usage_of({k: v for k, v in r._mapping.items() if k != "records"}) for r in rows], (
+        rows[0].records if rows else 0)
 
 
 def unbilled_quantities(uow: UnitOfWork, account_id: uuid.UUID, start: datetime, end: datetime
@@ -531,9 +577,15 @@ def parse_row(row: Mapping[str, str | None], source: str) -> UsageRecord | Probl
         quantity = Decimal(values["quantity"])
     except ArithmeticError:
         return Problem("quantity", values["quantity"], "is not a decimal number")
-    destination = (row.get(CSV_OPTIONAL_COLUMNS["destination"]) or "").strip() or None
+    destination, part_of, part, last_part = ((row.get(CSV_OPTIONAL_COLUMNS[name]) or "").strip() or None
+                                             for name in ("destination", "partOf", "part", "lastPart"))
+    if part is not None and not part.isdecimal():
+        return Problem("part", part, "is not a whole number")
+    if (last_part or "").lower() not in _CSV_FLAGS:
+        return Problem("last_part", last_part, "is not true or false")
     return UsageRecord(
-        source, values["record_key"], values["service_id"], values["usage_type"], usage_date, quantity, destination
+        source, values["record_key"], values["service_id"], values["usage_type"], usage_date, quantity, destination,
+        part_of, None if part is None else int(part), _CSV_FLAGS[(last_part or "").lower()],
     )
 
 
@@ -556,13 +608,15 @@ def reprocess(
     failed = {r.line: r for r in result.rejected}
     for line, rejection in failed.items():
         quarantine_store.still_failing(uow, records[line][0].id, rejection)
-    # Stored just now: closed by ingest_lines (`_resolve_resent`). Still open: it was stored before.
-    passed = [(e, r) for line, (e, r) in records.items() if line not in failed]
+    # Stored just now: closed by ingest_lines (`_resolve_resent`). Still open: it was stored before. Partial
+    # records' entries were closed by correlation (held, merged or duplicate).
+    passed = [(e, r) for line, (e, r) in records.items() if line not in failed and r.part_of is None]
     stored = stored_usage_ids(uow, ((r.source, r.record_key) for _, r in passed))
     duplicates = [(e, stored[(r.source, r.record_key)]) for e, r in passed]
     for entry, usage_id in duplicates:
         quarantine_store.resolve(uow, entry.id, "reprocessed", "duplicate", usage_id)
-    outcome = ReprocessResult(result.accepted, len(passed) - result.accepted, len(failed), len(entries) - len(records))
+    outcome = ReprocessResult(result.accepted, len(passed) - (result.accepted - result.calls), len(failed),
+                              len(entries) - len(records), len(records) - len(failed) - len(passed))
     if entries:
         audit.record(uow, "usageQuarantine.reprocessed", "usageQuarantine", new_id(),
                      after={**asdict(outcome), "entries": [e.id for e in entries]})  # fmt: skip

@@ -11,7 +11,10 @@ Message format: UTF-8 JSON, one record per message, or a JSON array of records i
 - `usageType`: voice (quantity in seconds), sms (messages) or data (bytes);
 - `usageDate`: ISO 8601 with a UTC offset or `Z`;
 - `quantity`: a JSON number or a decimal string, read as Decimal (never through float), at most 6 decimals;
-- `destination` (optional): the called number, for rating by destination zone. Other keys are ignored.
+- `destination` (optional): the called number, for rating by destination zone;
+- `partOf`, `part`, `lastPart` (optional): a partial record of a long call split by the switch: the call's
+  id, the part's number from 1 (a JSON integer) and true on the last part; the parts are held until the
+  call is complete and then rated once as one record (`mediation.correlation`). Other keys are ignored.
 
 Delivery (at least once, stored exactly once): a durable pull consumer with explicit acks. A worker
 fetches up to `batch` messages, decodes them, stores the whole batch in ONE unit of work and commits;
@@ -107,6 +110,9 @@ def _record(item: dict) -> UsageRecord:
         _datetime(item.get("usageDate")),
         _decimal(item.get("quantity")),
         item.get("destination"),
+        item.get("partOf"),
+        item.get("part"),
+        item.get("lastPart", False),
     )
 
 

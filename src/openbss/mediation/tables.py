@@ -143,3 +143,29 @@ usage_adjustment = sa.Table(
     # The bill run's claim, as for usage.
     sa.Index("ix_usage_adjustment_account_status_date", "account_id", "status", "usage_date"),
 )
+
+# Partial records (a long call split by the switch) held until their call is complete, then merged into one
+# usage record and deleted in that transaction (`mediation.correlation`). A part sent again is stored once:
+# unique per (source, call, part number). `line` and `origin` say where it came in, for the quarantine.
+usage_partial = sa.Table(
+    "usage_partial",
+    metadata,
+    id_column(),
+    created_at(),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("part_of", sa.Text, nullable=False),
+    sa.Column("part", sa.Integer, nullable=False),
+    sa.Column("last_part", sa.Boolean, nullable=False),
+    sa.Column("record_key", sa.Text, nullable=False),
+    sa.Column("service_id", sa.Text, nullable=False),
+    sa.Column("usage_type", sa.Text, nullable=False),
+    sa.Column("usage_date", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("quantity", QUANTITY, nullable=False),
+    sa.Column("destination", sa.Text, nullable=True),
+    sa.Column("line", sa.Integer, nullable=True),
+    sa.Column("origin", sa.Text, nullable=False),
+    sa.UniqueConstraint("source", "part_of", "part"),
+    sa.CheckConstraint("part >= 1", name="part_from_one"),
+    # Listing and flushing calls whose parts stopped coming.
+    sa.Index("ix_usage_partial_created_at", "created_at"),
+)
