@@ -10,7 +10,6 @@ import typer
 from rich.console import Console
 
 from openbss.billing.cli import billrun
-from openbss.billing.invoice_cli import invoice_app
 from openbss.catalog.cli import catalog_app
 from openbss.config import load_settings
 from openbss.mediation.cli import usage_app
@@ -31,7 +30,6 @@ app.add_typer(usage_app, name="usage")
 app.add_typer(mediation_app, name="mediation")
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(rating_app, name="rating")
-app.add_typer(invoice_app, name="invoice")
 app.add_typer(seller_app, name="seller")
 app.command("billrun")(billrun)
 console = Console()
