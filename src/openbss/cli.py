@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from openbss.billing.cli import billrun
+from openbss.billing.invoice_cli import invoice_app
 from openbss.catalog.cli import catalog_app
 from openbss.config import load_settings
 from openbss.mediation.cli import usage_app
@@ -30,6 +31,7 @@ app.add_typer(usage_app, name="usage")
 app.add_typer(mediation_app, name="mediation")
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(rating_app, name="rating")
+app.add_typer(invoice_app, name="invoice")
 app.add_typer(seller_app, name="seller")
 app.command("billrun")(billrun)
 console = Console()
@@ -265,6 +267,10 @@ def demo(
         ("paid", str(s.paid)),
         ("outstanding AR", str(s.outstanding)),
     ]))
+    documents = sample.write_documents(engine, settings.home)
+    if documents is not None:
+        console.print(f"invoice PDF: {documents[0]}", highlight=False, soft_wrap=True)
+        console.print(f"invoice UBL: {documents[1]}", highlight=False, soft_wrap=True)
     key = sample.demo_api_key(engine, settings.home)
     console.print(f"API key (admin) in {settings.home / 'demo-api-key'}: {key}")
     ok = s.balanced and s.chain_ok

@@ -284,6 +284,47 @@ def run(engine, console, *, customers: int, seed: int, period: str, home: Path, 
     console.print("recorded the customers' payments")
 
 
+# The sample operator's legal identity: invoices name it as seller (EN 16931 BG-4) and its bank account (BG-16).
+DEMO_SELLER = {
+    "name": "openbss Demo Telecom GmbH", "trading_name": "openbss Demo Telecom", "vat_id": "DE136695976",
+    "registration_id": "HRB 123456 B", "street": "Friedrichstraße 100", "post_code": "10117", "city": "Berlin",
+    "country": "DE", "iban": "DE89370400440532013000", "bic": "COBADEFFXXX", "contact_email": "billing@example.com",
+}
+
+
+def ensure_seller(engine) -> None:
+    """The demo's seller profile, unless the operator has set one (it is never overwritten)."""
+    from openbss.seller import service as seller
+
+    with unit_of_work(engine, actor="demo") as uow:
+        if seller.find_seller(uow) is None:
+            seller.set_seller(uow, DEMO_SELLER)
+
+
+def write_documents(engine, home: Path) -> tuple[Path, Path] | None:
+    """The PDF (with its call detail) and the UBL of one consumer's invoice with usage, in `home`/documents;
+    None when no invoice has usage. A consumer's (usage of one subscription) rather than a head office's, whose
+    consolidated call detail takes longer to print; the first one found, so a rerun writes the same files."""
+    from openbss.billing.documents.export import file_name, render, write_file
+
+    ensure_seller(engine)
+    with unit_of_work(engine, actor="demo") as uow:
+        lines, _ = billing.list_invoice_lines(uow, {"type": "usage"}, 0, 500)
+    if not lines:
+        return None
+    products: dict[object, set] = {}
+    for billed in lines:
+        products.setdefault(billed.invoice.id, set()).add(billed.line.product_id)
+    chosen = next((i for i, ids in products.items() if len(ids) == 1), lines[0].invoice.id)
+    inv = next(billed.invoice for billed in lines if billed.invoice.id == chosen)
+    paths = []
+    for fmt in ("pdf", "ubl"):
+        path = home / "documents" / file_name(inv.number, fmt)
+        write_file(path, render(engine, inv.id, fmt))
+        paths.append(path)
+    return paths[0], paths[1]
+
+
 def demo_api_key(engine, home: Path) -> str:
     """The demo's admin key, kept in OPENBSS_HOME/demo-api-key so the README's curl examples can read it."""
     from openbss.auth.service import create_api_key

@@ -37,7 +37,7 @@ def demo_home(tmp_path_factory):
 
 
 def test_demo_prints_the_summary_and_a_balanced_ledger(demo_home):
-    _, _, result = demo_home
+    work, _, result = demo_home
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.strip().splitlines()
     assert lines[-1] == "ledger: balanced", result.stdout
@@ -45,6 +45,10 @@ def test_demo_prints_the_summary_and_a_balanced_ledger(demo_home):
         assert figure in result.stdout
     assert re.search(r"customers\s*│\s*40\b", result.stdout), result.stdout
     assert "line " in result.stdout and "rejected" in result.stdout  # the three bad usage rows are reported
+    for kind, suffix in (("PDF", ".pdf"), ("UBL", ".ubl.xml")):  # one invoice's documents, in the demo home
+        path = Path(re.search(rf"invoice {kind}: (\S+)", result.stdout).group(1))
+        assert path.parent == work / ".openbss" / "documents" and path.name.endswith(suffix), result.stdout
+        assert path.stat().st_size > 1000
 
 
 def test_readme_curl_examples_work_against_the_served_demo(demo_home):

@@ -1,0 +1,128 @@
+"""`openbss invoice ...`: issued invoices as documents.
+
+`export --format pdf|ubl|cii|facturx [--period YYYY-MM] [--account ID] --out DIR` writes one file per issued
+invoice (every one when no period is given; file names in `billing.documents.export`) with a progress bar and
+a summary table; running it again rewrites the same files. `show NUMBER` prints one invoice: header, lines,
+VAT summary. Exit codes: 0 done, 1 some invoices could not be rendered (each is listed, the others are
+written) or no such invoice, 2 a bad option value.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import sqlalchemy as sa
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from openbss.billing.documents import export as documents
+from openbss.billing.documents.pdf import CALL_DETAIL_LIMIT
+from openbss.billing.periods import parse_period
+from openbss.core.errors import DomainError, InvalidValue
+from openbss.core.ids import parse_id
+from openbss.terminal import figures
+
+invoice_app = typer.Typer(help="Issued invoices as documents: PDF, UBL, CII, Factur-X.", no_args_is_help=True)
+console = Console()
+
+
+def _engine() -> sa.Engine:
+    from openbss.config import load_settings
+    from openbss.db import migrate
+    from openbss.db.engine import get_engine
+
+    engine = get_engine(load_settings())
+    migrate.upgrade(engine)
+    return engine
+
+
+def export_with_progress(engine: sa.Engine, fmt: str, out: Path, *, period: str | None = None,
+                         account_id: uuid.UUID | None = None, call_detail_limit: int = CALL_DETAIL_LIMIT,
+                         console: Console = console) -> documents.ExportSummary:
+    """Export with a progress bar over the invoices, then print the summary table and every failure."""
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task(f"writing {fmt}", total=None)
+        summary = documents.export_documents(
+            engine, fmt, out, period=period, account_id=account_id, call_detail_limit=call_detail_limit,
+            on_progress=lambda done, total: progress.update(task, completed=done, total=total))
+    rate = len(summary.written) / summary.seconds if summary.seconds else 0.0
+    console.print(figures(f"invoice export ({fmt}{', ' + period if period else ''})", [
+        ("invoices selected", summary.invoices),
+        ("files written", len(summary.written)),
+        ("errors", len(summary.errors)),
+        ("size", f"{summary.bytes / 1e6:,.1f} MB"),
+        ("seconds", f"{summary.seconds:,.1f}"),
+        ("documents/s", f"{rate:,.1f}"),
+        ("folder", str(out)),
+    ]))
+    for number, message in summary.errors:
+        console.print(f"[red]{number}[/]: {message}", highlight=False)
+    return summary
+
+
+@invoice_app.command("export")
+def export(
+    fmt: str = typer.Option(..., "--format", help="pdf, ubl (UBL 2.1), cii (UN/CEFACT CII) or facturx (PDF/A-3 "
+                                                  "with the CII embedded)"),
+    out: Path = typer.Option(..., "--out", help="folder to write to (created if missing)", file_okay=False),
+    period: str = typer.Option(None, "--period", help="only the bill cycle periods starting in this month, "
+                                                      "YYYY-MM; default: every issued invoice"),
+    account: str = typer.Option(None, "--account", help="only this billing account's invoices (its id)"),
+    call_detail_limit: int = typer.Option(CALL_DETAIL_LIMIT, "--call-detail-limit", min=0,
+                                          help="most usage records listed in a PDF's call detail; 0 leaves it out"),
+) -> None:
+    """Write issued invoices as files named by their numbers; running it again rewrites the same files."""
+    try:
+        documents.check_format(fmt)
+        if period is not None:
+            parse_period(period, "--period")
+        account_id = parse_id(account, "--account") if account is not None else None
+    except InvalidValue as e:
+        raise typer.BadParameter(e.message) from None
+    summary = export_with_progress(_engine(), fmt, out, period=period, account_id=account_id,
+                                   call_detail_limit=call_detail_limit)
+    if summary.errors:
+        raise typer.Exit(1)
+
+
+@invoice_app.command("show")
+def show(number: str = typer.Argument(..., help="the invoice number, e.g. INV-2026-000001")) -> None:
+    """One invoice: who, when, how much, its lines and VAT summary."""
+    from openbss.billing.documents.context import document_of
+    from openbss.db.uow import unit_of_work
+
+    try:
+        with unit_of_work(_engine(), actor="cli") as uow:
+            doc = document_of(uow, documents.invoice_id_of(uow, number))
+    except DomainError as e:
+        typer.echo(f"error: {e.message}", err=True)
+        raise typer.Exit(1) from None
+    inv = doc.invoice
+    console.print(figures(f"invoice {inv.number}", [
+        ("buyer", f"{doc.buyer.name} ({doc.buyer.account_number})"),
+        ("period", f"{inv.period_start} to {inv.period_end} (exclusive)"),
+        ("issued / due", f"{inv.issue_date} / {inv.due_date}"),
+        ("state", inv.state),
+        ("net", str(inv.net_total)),
+        ("VAT", str(inv.tax_total)),
+        ("gross", str(inv.gross_total)),
+        ("paid", str(inv.amount_paid)),
+        ("due", str(doc.payable)),
+    ]))
+    lines = Table(title="lines")
+    for column in ("#", "description", "quantity", "unit", "VAT %", "net"):
+        lines.add_column(column, justify="right" if column in ("#", "quantity", "VAT %", "net") else "left")
+    for line in inv.lines:
+        lines.add_row(str(line.line_no), line.description, f"{line.quantity.normalize():f}", line.unit,
+                      f"{line.tax_rate * 100:.2f}", str(line.net))
+    console.print(lines)
+    vat = Table(title="VAT summary")
+    for column in ("category", "rate %", "taxable", "VAT"):
+        vat.add_column(column, justify="left" if column == "category" else "right")
+    for g in doc.vat_groups:
+        vat.add_row(g.category, f"{g.rate}", str(g.taxable), str(g.tax))
+    console.print(vat)
