@@ -2,6 +2,7 @@
 
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from unittest import mock
 
 import polars as pl
 import pytest
@@ -9,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from openbss.core.errors import InvalidValue
+from openbss.rating import vector
 from openbss.rating.rules import Band, Rate, RateTable, UsageEvent, Zone, rate_event
 from openbss.rating.vector import compile_table, rate_batch
 
@@ -141,7 +143,8 @@ def batches(draw, table: RateTable):
     """Events that mostly reach the table's zones (a prefix plus digits), with some bad ones of each kind."""
     prefixes = sorted(table.by_prefix)
     number = st.tuples(st.sampled_from(prefixes), st.text(alphabet="0123", max_size=4)).map("".join)
-    bad_number = st.text(alphabet="0123", max_size=5) | st.sampled_from(["+1", "12a", "1" * 16])
+    bad_number = st.text(alphabet="0123", max_size=5) | st.sampled_from(
+        ["+1", "-1", " 12", "12 ", "1_2", "12a", "1e5", "0x1", "\u0663\u0663", "1" * 16])
     event = st.builds(
         UsageEvent,
         called=sometimes(bad_number, number),
@@ -161,6 +164,18 @@ def batches(draw, table: RateTable):
 def test_vectorized_rating_equals_scalar_rating(data):
     table = data.draw(tables())
     assert_same_as_scalar(table, data.draw(batches(table)))
+
+
+@settings(max_examples=100, deadline=None)
+@given(data=st.data())
+def test_the_sorted_search_rates_as_the_block_index(data):
+    """A table with a prefix longer than DENSE_DIGITS finds segments by a sorted search instead of the block index:
+    forced here on the same random tables, it must give the scalar rater's charges too."""
+    table = data.draw(tables())
+    events = data.draw(batches(table))
+    with mock.patch.object(vector, "DENSE_DIGITS", 0):
+        assert compile_table(table).block_segment is None
+        assert_same_as_scalar(table, events)
 
 
 def assert_same_with_allowances(table: RateTable, events: list[UsageEvent], buckets: list[int | None],

@@ -33,7 +33,8 @@ _ROUNDING_CODES = {"down": 0, "up": 1, "half_up": 2}
 _HOLIDAY_BIT = 1 << 7  # day masks: bits 0..6 are Monday..Sunday, bit 7 holidays
 _WEEKDAY_BITS = pl.Series([1 << d for d in range(7)], dtype=pl.Int64)
 _NEVER, _FOREVER = -(2**62), 2**62  # open validity ends, in epoch microseconds
-_INT64_SAFE = 2**60  # products stay below this, so connect + usage, doubled for half-up, never overflow Int64
+_INT64_SAFE = 2**60
+DENSE_DIGITS = 7  # a dense block index of at most 10^7 Int32 (40 MB) replaces the sorted search  # products stay below this, so connect + usage, doubled for half-up, never overflow Int64
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 INPUT_COLUMNS = ("called", "usage_type", "quantity", "start", "timezone")
 ALLOWANCE_COLUMNS = ("bucket", "allowance")
@@ -50,6 +51,10 @@ class CompiledTable:
     table: RateTable
     seg_starts: pl.Series  # Int64, sorted: first 15-digit code of each segment
     seg_zone: pl.Series  # Int32 [segment x 16 + number length] -> zone index, -1 none
+    # When no prefix is longer than `block_digits` (<= DENSE_DIGITS), no segment starts inside a block of numbers
+    # sharing their first `block_digits` digits, so the segment is a plain gather on those digits (no search).
+    block_digits: int | None
+    block_segment: pl.Series | None  # Int32 [first block_digits digits] -> segment
     usage_types: dict[str, int]
     candidates: tuple[pl.Series, ...]  # per validity slot: Int32 [zone x types + type] -> rate index, -1 none
     rate: dict[str, pl.Series]  # per rate index: Int64 parameters
@@ -75,6 +80,14 @@ def compile_table(table: RateTable) -> CompiledTable:
         for n in range(1, _SLOTS):
             best = prefix_zone.get(digits[:n], best)
             seg_zone.append(best)
+
+    block_digits = max((len(p) for p in prefix_zone), default=1)
+    block_segment = None
+    if block_digits <= DENSE_DIGITS:
+        blocks = pl.int_range(0, 10**block_digits, dtype=pl.Int64, eager=True) * 10 ** (width - block_digits)
+        block_segment = (pl.Series(starts, dtype=pl.Int64).search_sorted(blocks, side="right") - 1).cast(pl.Int32)
+    else:
+        block_digits = None
 
     types = sorted({r.usage_type for z in table.zones for r in z.rates})
     type_code = {t: i for i, t in enumerate(types)}
@@ -122,6 +135,8 @@ def compile_table(table: RateTable) -> CompiledTable:
         table=table,
         seg_starts=pl.Series(starts, dtype=pl.Int64),
         seg_zone=pl.Series(seg_zone, dtype=pl.Int32),
+        block_digits=block_digits,
+        block_segment=block_segment,
         usage_types=type_code,
         candidates=tuple(candidates),
         rate={k: pl.Series(v, dtype=pl.Int64) for k, v in params.items()},
@@ -207,12 +222,20 @@ def rate_batch(compiled: CompiledTable, events: pl.DataFrame) -> pl.DataFrame:
         raise InvalidValue("events", allowances, f"must come together: {', '.join(ALLOWANCE_COLUMNS)}")
     c = compiled
     # One select, so Polars runs these independent column expressions on all cores at once.
-    number_ok = pl.col("called").str.contains(f"^[0-9]{{1,{MAX_NUMBER_DIGITS}}}$").fill_null(False)
-    code = pl.when(number_ok).then(pl.col("called").str.pad_end(MAX_NUMBER_DIGITS, "0").cast(pl.Int64, strict=False)
-                                   ).otherwise(0)
-    length = pl.when(number_ok).then(pl.col("called").str.len_bytes().cast(pl.Int64)).otherwise(0)
-    # Zone: one sorted search over the segments, then the segment's zone for the number's length.
-    segment = pl.lit(c.seg_starts).search_sorted(code, side="right").cast(pl.Int64) - 1
+    # 1 to 15 digits: padded with zeros it parses as an unsigned integer (which refuses any other character
+    # but a leading "+", refused by the first-character test).
+    called = pl.col("called")
+    padded = called.str.pad_end(MAX_NUMBER_DIGITS, "0").cast(pl.UInt64, strict=False)
+    number_ok = (padded.is_not_null() & called.str.len_bytes().is_between(1, MAX_NUMBER_DIGITS)
+                 & (called.str.slice(0, 1) != "+")).fill_null(False)
+    code = pl.when(number_ok).then(padded.cast(pl.Int64)).otherwise(0)
+    length = pl.when(number_ok).then(called.str.len_bytes().cast(pl.Int64)).otherwise(0)
+    # Zone: the number's segment (a gather on its first digits, or one sorted search), then the segment's zone
+    # for the number's length.
+    if c.block_segment is not None:
+        segment = pl.lit(c.block_segment).gather(code // 10 ** (MAX_NUMBER_DIGITS - c.block_digits)).cast(pl.Int64)
+    else:
+        segment = pl.lit(c.seg_starts).search_sorted(code, side="right").cast(pl.Int64) - 1
     parsed = events.select(
         zone=pl.lit(c.seg_zone).gather(segment * _SLOTS + length),
         type_code=pl.col("usage_type").replace_strict(c.usage_types, default=-1, return_dtype=pl.Int64),
