@@ -10,7 +10,9 @@ import typer
 from rich.console import Console
 
 from openbss.billing.cli import billrun
+from openbss.billing.correction_cli import creditnote_app, dispute_app
 from openbss.billing.invoice_cli import invoice_app
+from openbss.billing.report_cli import report_app
 from openbss.catalog.cli import catalog_app
 from openbss.config import load_settings
 from openbss.mediation.cli import usage_app
@@ -33,6 +35,9 @@ app.add_typer(catalog_app, name="catalog")
 app.add_typer(rating_app, name="rating")
 app.add_typer(invoice_app, name="invoice")
 app.add_typer(seller_app, name="seller")
+app.add_typer(creditnote_app, name="creditnote")
+app.add_typer(dispute_app, name="dispute")
+app.add_typer(report_app, name="report")
 app.command("billrun")(billrun)
 console = Console()
 

@@ -3,10 +3,51 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from openbss.core.money import DEFAULT_ROUNDING, rounding_mode
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """The SMTP server invoices are e-mailed through (OPENBSS_SMTP_*); port 587 with STARTTLS unless told."""
+
+    host: str
+    port: int
+    sender: str  # OPENBSS_SMTP_FROM: the envelope and header sender, e.g. billing@operator.example
+    user: str | None = None
+    password: str | None = field(default=None, repr=False)  # never in a log line or a traceback's repr
+    starttls: bool = True
+    timeout: float = 30.0
+
+
+TRUE, FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
+def _flag(env: dict[str, str], name: str, default: bool) -> bool:
+    value = env.get(name)
+    if value is None or value == "":
+        return default
+    if value.lower() not in TRUE + FALSE:
+        raise ValueError(f"{name}={value!r} must be one of {', '.join(TRUE + FALSE)}")
+    return value.lower() in TRUE
+
+
+def _smtp(env: dict[str, str]) -> SmtpSettings | None:
+    host = env.get("OPENBSS_SMTP_HOST") or None
+    if host is None:
+        return None
+    sender = env.get("OPENBSS_SMTP_FROM") or ""
+    if "@" not in sender:
+        raise ValueError(f"OPENBSS_SMTP_FROM={sender!r} must be the sender's e-mail address when OPENBSS_SMTP_HOST "
+                         "is set")
+    port = env.get("OPENBSS_SMTP_PORT", "587")
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"OPENBSS_SMTP_PORT={port!r} must be a TCP port number")
+    return SmtpSettings(host=host, port=int(port), sender=sender, user=env.get("OPENBSS_SMTP_USER") or None,
+                        password=env.get("OPENBSS_SMTP_PASSWORD") or None,
+                        starttls=_flag(env, "OPENBSS_SMTP_STARTTLS", True))
 
 
 @dataclass(frozen=True)
@@ -18,6 +59,7 @@ class Settings:
     port: int
     base_url: str
     log_level: str
+    smtp: SmtpSettings | None = None  # None: OPENBSS_SMTP_HOST unset, invoices are not e-mailed
 
     @property
     def pgdata(self) -> Path:
@@ -38,4 +80,5 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         port=port,
         base_url=env.get("OPENBSS_BASE_URL", f"http://{host}:{port}").rstrip("/"),
         log_level=env.get("OPENBSS_LOG_LEVEL", "info"),
+        smtp=_smtp(env),
     )

@@ -3,6 +3,7 @@
 from openbss.api import tables as _api  # noqa: F401
 from openbss.audit import tables as _audit  # noqa: F401
 from openbss.auth import tables as _auth  # noqa: F401
+from openbss.billing import delivery_tables as _billing_delivery  # noqa: F401
 from openbss.billing import tables as _billing  # noqa: F401
 from openbss.catalog import tables as _catalog  # noqa: F401
 from openbss.db import numbering as _numbering  # noqa: F401

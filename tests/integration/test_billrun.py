@@ -130,6 +130,17 @@ def test_customer_bill_api(engine, clock, client, accounts):
         "taxItem": [{"taxCategory": "standard", "taxRate": 19.0, "taxAmount": {"unit": "EUR", "value": 11.4}}],
         "billingAccount": {"id": str(de), "href": f"http://testserver/tmf-api/accountManagement/v4/billingAccount/{de}",
                            "@referredType": "BillingAccount"},
+        "billDocument": [  # downloads: tests/integration/test_bill_download.py
+            {"id": f"{bill['id']}-{fmt}", "name": f"INV-2026-000001.{ext}", "attachmentType": "invoice",
+             "description": description, "mimeType": mime,
+             "url": f"http://testserver{BASE}/customerBill/{bill['id']}/document.{ext}", "@type": "Attachment"}
+            for fmt, ext, mime, description in [
+                ("pdf", "pdf", "application/pdf", "Invoice (PDF)"),
+                ("ubl", "ubl.xml", "application/xml", "EN 16931 e-invoice, UBL 2.1"),
+                ("cii", "cii.xml", "application/xml", "EN 16931 e-invoice, UN/CEFACT CII"),
+                ("facturx", "facturx.pdf", "application/pdf", "Factur-X EN 16931 (PDF/A-3 with the CII embedded)"),
+            ]
+        ],
     }
     spec = json.loads(SPEC.read_text())["definitions"]
     assert set(bill) <= set(spec["CustomerBill"]["properties"])

@@ -41,7 +41,7 @@ def test_an_existing_tariff_survives_the_upgrade(foundation):
             "INSERT INTO product_offering_price (id, offering_id, name, kind, amount, currency, period, usage_type,"
             " unit_size) VALUES (:fee, :o, 'Monthly fee', 'recurring', 30, 'EUR', 'month', NULL, 1),"
             " (:data, :o, NULL, 'usage', 0.01, 'EUR', NULL, 'data', 1000000)"), {"fee": fee, "data": data, "o": offer})
-    migrate.upgrade(foundation, "0008_rate_tables")  # the catalog code reads the price columns up to 0008
+    migrate.upgrade(foundation, "0014_tax_inclusive")  # the catalog code reads the price columns up to 0014
     with unit_of_work(foundation, actor="test") as u:
         o = catalog.get_offering(u, offer)
     assert (o.name, o.lifecycle_status, o.last_update, o.is_bundle, o.segments) == (

@@ -3,7 +3,8 @@
 `export --format pdf|ubl|cii|facturx [--period YYYY-MM] [--account ID] --out DIR` writes one file per issued
 invoice (every one when no period is given; file names in `billing.documents.export`) with a progress bar and
 a summary table; running it again rewrites the same files. `show NUMBER` prints one invoice: header, lines,
-VAT summary. Exit codes: 0 done, 1 some invoices could not be rendered (each is listed, the others are
+VAT summary. `deliveries [--state pending|sent|failed|skipped]` lists invoice e-mails (`billing.delivery`),
+newest first. Exit codes: 0 done, 1 some invoices could not be rendered (each is listed, the others are
 written) or no such invoice, 2 a bad option value.
 """
 
@@ -126,3 +127,30 @@ def show(number: str = typer.Argument(..., help="the invoice number, e.g. INV-20
     for g in doc.vat_groups:
         vat.add_row(g.category, f"{g.rate}", str(g.taxable), str(g.tax))
     console.print(vat)
+
+
+@invoice_app.command("deliveries")
+def deliveries(
+    state: str = typer.Option(None, "--state", help="only deliveries in this state: pending, sent, failed, skipped"),
+    limit: int = typer.Option(100, "--limit", min=1, help="most deliveries listed, newest first"),
+) -> None:
+    """Invoice e-mails: to whom, in which state, after how many attempts, and the last error or skip reason."""
+    from openbss.billing import delivery
+    from openbss.db.uow import unit_of_work
+
+    try:
+        with unit_of_work(_engine(), actor="cli") as uow:
+            rows = delivery.list_deliveries(uow, status=state, limit=limit)
+    except InvalidValue as e:
+        raise typer.BadParameter(e.message, param_hint="--state") from None
+    table = Table(title=f"invoice deliveries{f' ({state})' if state else ''}")
+    for column in ("invoice", "state", "attempts", "recipient", "last attempt", "next attempt"):
+        table.add_column(column, justify="right" if column == "attempts" else "left", no_wrap=column == "invoice")
+    table.add_column("error or reason", overflow="fold")
+    for d in rows:
+        table.add_row(d.number, d.status, str(d.attempts), d.recipient or "",
+                      d.last_attempt_at.isoformat(timespec="seconds") if d.last_attempt_at else "",
+                      d.next_attempt_at.isoformat(timespec="seconds") if d.next_attempt_at else "",
+                      d.last_error or "")
+    console.print(table)
+    console.print(f"{len(rows)} deliveries", highlight=False)

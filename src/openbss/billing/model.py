@@ -66,8 +66,17 @@ Decisions (the issue's, recorded here so the code can be read against them):
 - Each line is rounded once to the currency's minor units. VAT per EN 16931: lines are grouped by
   (tax category, rate), each group's tax = round(sum of its rounded line nets x rate), the invoice's
   tax is the sum of the groups, gross = net + tax: the invoice adds up to the cent. The tax point is
-  the issue date. A tax-exempt account (TMF666 taxExemption) gets every line in category "exempt" at 0 %,
-  which the VAT breakdown shows.
+  the issue date. Where and how the invoice is taxed (`billing.tax.place_of_supply`: the seller's country,
+  the account's country and VAT id) gives the tax country and each line's category: a tax-exempt account
+  (TMF666 taxExemption) gets every line "exempt" at 0 %, a business in another EU member state
+  "reverseCharge" at 0 %, a customer outside the EU where the operator does not collect tax "outOfScope".
+- Tax-inclusive prices (`Price.tax_included`): the charge computed from the price (prorated, discounted,
+  rounded once as any other) is the line's gross; its net = round(gross / (1 + rate)) at the line's rate.
+  The group's tax is then round(sum of the exclusive lines' nets x rate) + the sum of (gross - net) of its
+  inclusive lines, so the customer pays exactly the inclusive prices (9.99 incl. 19 %: net 8.39, VAT 1.60,
+  gross 9.99, where round(8.39 x 0.19) would give 1.59 and 9.98). That tax stays within the one-unit
+  tolerance EN 16931 allows a VAT group (BR-CO-17); if it would not, the group falls back to
+  round(taxable x rate). At a 0 % rate (exempt, reverse charge) the inclusive price is the net.
 - Recurring prices are taken in the account's currency; an offering whose recurring prices exist only in
   other currencies is an InvalidValue for the account.
 """
@@ -81,6 +90,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from openbss.billing import tax
 from openbss.billing.periods import (
     TERM_DAYS,
     BillPeriod,
@@ -133,6 +143,9 @@ class InvoiceLine:
     # Recurring and discount lines: the offering whose recurring price the line charges (a bundled offering's
     # for a bundle). None on lines billed before it was recorded: they count for every charge of `offering_id`.
     component_id: uuid.UUID | None = None
+    # A line priced tax-inclusive: the amount charged including VAT, from which `net` was derived. Only on a
+    # draft (the issued invoice keeps the VAT breakdown it was issued with); None for tax-exclusive lines.
+    gross: Money | None = None
 
 
 @dataclass(frozen=True)
@@ -141,6 +154,7 @@ class InvoiceTax:
     tax_rate: Decimal
     taxable: Money
     tax: Money
+    country: str | None = None  # the jurisdiction (billing.tax.Supply.country); None on invoices issued before
 
 
 @dataclass(frozen=True)
@@ -236,6 +250,7 @@ class _Charge:
     net: Money
     reverses_id: uuid.UUID | None = None
     component_id: uuid.UUID | None = None
+    tax_included: bool = False  # `net` is the gross of a tax-inclusive price
 
 
 @dataclass(frozen=True)
@@ -401,7 +416,7 @@ def _recurring_charge(ctx: _Context, product: Product, chunk: _Chunk) -> list[_C
     net = Money(price.amount.amount * days / term_days, ctx.currency).rounded(ctx.rounding)
     charges = [_Charge(
         "recurring", f"{ctx.label}{component.name}, {when}", product.id, offering.id, offering.tax_category,
-        None, quantity, price.period, start, end, net, component_id=component.id)]
+        None, quantity, price.period, start, end, net, component_id=component.id, tax_included=price.tax_included)]
     index = _periods_between(period_containing(local_date(chunk.span.since, tz), payer.bill_cycle_day, tz),
                              period_containing(start, payer.bill_cycle_day, tz))
     for d in offering.discounts(at):
@@ -417,7 +432,8 @@ def _recurring_charge(ctx: _Context, product: Product, chunk: _Chunk) -> list[_C
         name = d.name or ("promotion " + d.promotion_code if d.promotion_code else "discount")
         charges.append(_Charge(
             "discount", f"{ctx.label}{name} ({what} off {component.name}), {when}", product.id, offering.id,
-            offering.tax_category, None, quantity, price.period, start, end, -off, component_id=component.id))
+            offering.tax_category, None, quantity, price.period, start, end, -off, component_id=component.id,
+            tax_included=price.tax_included))  # off an inclusive price, the discount is inclusive too
     return charges
 
 
@@ -547,7 +563,7 @@ def _one_time(ctx: _Context, period: BillPeriod, product: Product, existing: Seq
                     charges.append(_Charge(
                         "oneTime", f"{ctx.label}{component.name}: {price.name or 'one-time charge'}, {day.isoformat()}",
                         product.id, offering.id, offering.tax_category, None, Decimal(1), "each", day,
-                        day + timedelta(days=1), price.amount.rounded(ctx.rounding)))
+                        day + timedelta(days=1), price.amount.rounded(ctx.rounding), tax_included=price.tax_included))
         fee = e.details.get("earlyTerminationFee")
         if e.kind == "cancelled" and fee and "fee" not in done:
             offering = ctx.offering(e.offering_id)
@@ -627,7 +643,7 @@ def _usage(ctx: _Context, period: BillPeriod) -> list[_Charge]:
             net = total((u.amount for u in totals), ctx.currency)
         charges.append(_Charge(
             "usage", description, product_id, offering.id, offering.tax_category, usage_type, quantity, unit,
-            None, None, net.rounded(ctx.rounding),
+            None, None, net.rounded(ctx.rounding), tax_included=price is not None and price.tax_included,
         ))
     return charges
 
@@ -648,6 +664,8 @@ def generate(
     tax_rates: TaxRates,
     rounding: str,
     children: Sequence[Subscriptions] = (),
+    *,
+    seller_country: str | None = None,
 ) -> InvoiceDraft | None:
     """The invoice for `period` of `payer.account`, or None when there is nothing to bill.
 
@@ -656,55 +674,79 @@ def generate(
     pays"): each is charged on the payer's cycle, in the payer's zone, and its lines follow the payer's own,
     account by account, each description starting with the child's account number. Per account, lines come
     product by product (oldest first): one-time charges, recurring spans in date order with their discounts
-    and credits, then usage by type.
+    and credits, then usage by type. `seller_country` (the seller profile's; None when no profile is set)
+    decides with the payer's country and VAT id where the invoice is taxed (`billing.tax.place_of_supply`).
     """
     account = payer.account
     charges = []
     for subject in (payer, *children):
         label = "" if subject is payer else f"{subject.account.number}: "
         charges += _charges(_Context(account, subject, label, rounding), period, existing_lines)
-    draft = _draft(account, period, charges, tax_rates, rounding)
+    supply = tax.place_of_supply(seller_country, account.country, account.vat_id, account.tax_exempt)
+    draft = _draft(account, period, charges, supply, tax_rates, rounding)
     if draft is not None and draft.gross_total.amount < 0:
         # Credits larger than the charges would make a credit note, which billing does not issue: they wait
         # for the next invoice with charges, where `generate` finds them again (nothing is stored meanwhile).
-        draft = _draft(account, period, [c for c in charges if c.reverses_id is None], tax_rates, rounding)
+        draft = _draft(account, period, [c for c in charges if c.reverses_id is None], supply, tax_rates, rounding)
     return draft
 
 
-def _draft(account: BillingAccount, period: BillPeriod, charges: Sequence[_Charge], tax_rates: TaxRates,
-           rounding: str) -> InvoiceDraft | None:
+def _draft(account: BillingAccount, period: BillPeriod, charges: Sequence[_Charge], supply: tax.Supply,
+           tax_rates: TaxRates, rounding: str) -> InvoiceDraft | None:
     if not charges:
         return None
     issue_date = period.end
-    lines = tuple(
-        InvoiceLine(
+    lines = []
+    for n, c in enumerate(charges, start=1):
+        # VAT follows the invoiced party: an exempt payer's lines are all exempt, credits included.
+        category = supply.category(c.tax_category)
+        rate = tax_rates(supply.country, category, issue_date)
+        net, gross = c.net, None
+        if c.tax_included:
+            gross, net = c.net, Money(c.net.amount / (1 + rate), c.net.currency).rounded(rounding)
+        lines.append(InvoiceLine(
             id=new_id(), line_no=n, kind=c.kind, description=c.description, product_id=c.product_id,
             offering_id=c.offering_id, usage_type=c.usage_type, quantity=c.quantity, unit=c.unit,
-            service_start=c.service_start, service_end=c.service_end, net=c.net,
-            # VAT follows the invoiced party: an exempt payer's lines are all exempt, credits included.
-            tax_category=EXEMPT if account.tax_exempt else c.tax_category,
-            tax_rate=tax_rates(account.country, EXEMPT if account.tax_exempt else c.tax_category, issue_date),
-            reverses_id=c.reverses_id, component_id=c.component_id,
-        )
-        for n, c in enumerate(charges, start=1)
-    )
-    taxes = vat_breakdown(lines, account.currency, rounding)
+            service_start=c.service_start, service_end=c.service_end, net=net, tax_category=category,
+            tax_rate=rate, reverses_id=c.reverses_id, component_id=c.component_id, gross=gross,
+        ))
+    taxes = _keeping_gross(vat_breakdown(lines, account.currency, rounding, supply.country), lines, rounding)
     net = total((line.net for line in lines), account.currency)
-    tax = total((t.tax for t in taxes), account.currency)
+    tax_total = total((t.tax for t in taxes), account.currency)
     return InvoiceDraft(
         account_id=account.id, period=period, issue_date=issue_date,
-        due_date=issue_date + timedelta(days=account.payment_terms_days), currency=account.currency, lines=lines,
-        taxes=taxes, net_total=net, tax_total=tax, gross_total=net + tax,
+        due_date=issue_date + timedelta(days=account.payment_terms_days), currency=account.currency,
+        lines=tuple(lines), taxes=taxes, net_total=net, tax_total=tax_total, gross_total=net + tax_total,
     )
 
 
-def vat_breakdown(lines: Sequence[InvoiceLine], currency: str, rounding: str) -> tuple[InvoiceTax, ...]:
-    """EN 16931 VAT breakdown: one entry per (category, rate), tax rounded once per group."""
+def vat_breakdown(lines: Sequence[InvoiceLine], currency: str, rounding: str,
+                  country: str | None = None) -> tuple[InvoiceTax, ...]:
+    """EN 16931 VAT breakdown: one entry per (category, rate), tax rounded once per group. Reads only each
+    line's tax_category, tax_rate and net (credit notes pass their own line type)."""
     groups: dict[tuple[str, Decimal], list[Money]] = {}
     for line in lines:
         groups.setdefault((line.tax_category, line.tax_rate), []).append(line.net)
     result = []
     for (category, rate), nets in sorted(groups.items()):
         taxable = total(nets, currency)
-        result.append(InvoiceTax(category, rate, taxable, (taxable * rate).rounded(rounding)))
+        result.append(InvoiceTax(category, rate, taxable, (taxable * rate).rounded(rounding), country))
+    return tuple(result)
+
+
+def _keeping_gross(taxes: Sequence[InvoiceTax], lines: Sequence[InvoiceLine], rounding: str) -> tuple[InvoiceTax, ...]:
+    """The breakdown with each group holding tax-inclusive lines taxed so that they keep their gross: round(the
+    exclusive lines' nets x rate) + the sum of (gross - net) of the inclusive ones, unless that is 1 unit or more
+    away from round(taxable x rate), which EN 16931 would refuse (BR-CO-17)."""
+    result = []
+    for t in taxes:
+        members = [line for line in lines if (line.tax_category, line.tax_rate) == (t.tax_category, t.tax_rate)]
+        inclusive = [line for line in members if line.gross is not None]
+        if inclusive:
+            exclusive = total((line.net for line in members if line.gross is None), t.taxable.currency)
+            kept = ((exclusive * t.tax_rate).rounded(rounding)
+                    + total((line.gross - line.net for line in inclusive), t.taxable.currency))
+            if abs(kept.amount - t.tax.amount) < 1:
+                t = replace(t, tax=kept)
+        result.append(t)
     return tuple(result)

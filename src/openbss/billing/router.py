@@ -1,16 +1,33 @@
-"""TMF678 customerBill and appliedCustomerBillingRate routes (read-only: bills come from bill runs)."""
+"""TMF678 customerBill and appliedCustomerBillingRate routes (read-only: bills come from bill runs), and the
+corrections of issued bills: credit notes, debit notes and disputes (extension resources, see billing.schemas)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
+from openbss.api import idempotency
 from openbss.api.deps import Ctx, ctx
 from openbss.api.routes import get_resource, list_resources
-from openbss.billing import service
-from openbss.billing.schemas import BILL_BASE, applied_rate_out, customer_bill_out
+from openbss.api.tmf import one_response, path_id
+from openbss.billing import correction_service, disputes, document_router, service
+from openbss.billing.schemas import (
+    BILL_BASE,
+    CreditNoteCreate,
+    DebitNoteCreate,
+    DisputeCreate,
+    DisputeUpdate,
+    applied_rate_out,
+    credit_note_out,
+    customer_bill_out,
+    debit_note_out,
+    dispute_amounts,
+    dispute_out,
+)
+from openbss.core.errors import InvalidValue
+from openbss.core.ids import parse_id
 
 router = APIRouter(prefix=BILL_BASE, tags=["TMF678 Customer Bill"])
-routers = [router]
+routers = [router, document_router.router]
 
 
 @router.get("/customerBill", summary="List customer bills")
@@ -31,3 +48,84 @@ def list_applied_rates(c: Ctx = Depends(ctx)):
 @router.get("/appliedCustomerBillingRate/{rate_id}", summary="Retrieve an applied customer billing rate")
 def get_applied_rate(rate_id: str, c: Ctx = Depends(ctx)):
     return get_resource(c, service.get_invoice_line, rate_id, "appliedCustomerBillingRate", applied_rate_out)
+
+
+# Credit notes, debit notes and disputes: extension resources under the TMF678 base path (see billing.schemas).
+# POST creates (201, Idempotency-Key honoured), GET lists (offset, limit, fields, billingAccountId, bill.id) and
+# reads one; a dispute is resolved or rejected with PATCH {"state": "resolved" | "rejected", "resolution": ...}.
+
+
+@router.post("/creditNote", status_code=201, summary="Issue a credit note on a customer bill (full or by line)")
+def create_credit_note(body: CreditNoteCreate, c: Ctx = Depends(ctx)):
+    invoice_id = parse_id(body.bill.id, "bill.id")
+
+    def make(uow):
+        inv = service.get_invoice(uow, invoice_id, field="bill.id")
+        note = correction_service.issue_credit_note(uow, invoice_id, body.lines(inv.currency), body.reason,
+                                                    field="creditNoteLine")
+        return credit_note_out(note, c.base_url)
+
+    return idempotency.create(c, body, make)
+
+
+@router.get("/creditNote", summary="List credit notes")
+def list_credit_notes(c: Ctx = Depends(ctx)):
+    return list_resources(c, correction_service.list_credit_notes, correction_service.NOTE_FILTERS, credit_note_out)
+
+
+@router.get("/creditNote/{note_id}", summary="Retrieve a credit note")
+def get_credit_note(note_id: str, c: Ctx = Depends(ctx)):
+    return get_resource(c, correction_service.get_credit_note, note_id, "creditNote", credit_note_out)
+
+
+@router.post("/debitNote", status_code=201, summary="Issue a debit note (an additional charge) on a customer bill")
+def create_debit_note(body: DebitNoteCreate, c: Ctx = Depends(ctx)):
+    invoice_id = parse_id(body.bill.id, "bill.id")
+    return idempotency.create(c, body, lambda uow: debit_note_out(
+        correction_service.issue_debit_note(uow, invoice_id, body.items(), body.reason), c.base_url))
+
+
+@router.get("/debitNote", summary="List debit notes")
+def list_debit_notes(c: Ctx = Depends(ctx)):
+    return list_resources(c, correction_service.list_debit_notes, correction_service.NOTE_FILTERS, debit_note_out)
+
+
+@router.get("/debitNote/{note_id}", summary="Retrieve a debit note")
+def get_debit_note(note_id: str, c: Ctx = Depends(ctx)):
+    return get_resource(c, correction_service.get_debit_note, note_id, "debitNote", debit_note_out)
+
+
+@router.post("/dispute", status_code=201, summary="Open a dispute on lines of a customer bill")
+def create_dispute(body: DisputeCreate, c: Ctx = Depends(ctx)):
+    invoice_id = parse_id(body.bill.id, "bill.id")
+    return idempotency.create(c, body, lambda uow: dispute_out(disputes.open_dispute(
+        uow, invoice_id, dispute_amounts(body.dispute_line), body.reason, body.raised_by, "disputeLine"),
+        c.base_url))
+
+
+@router.get("/dispute", summary="List disputes")
+def list_disputes(c: Ctx = Depends(ctx)):
+    return list_resources(c, disputes.list_disputes, disputes.DISPUTE_FILTERS, dispute_out)
+
+
+@router.get("/dispute/{dispute_id}", summary="Retrieve a dispute")
+def get_dispute(dispute_id: str, c: Ctx = Depends(ctx)):
+    return get_resource(c, disputes.get_dispute, dispute_id, "dispute", dispute_out)
+
+
+@router.patch("/dispute/{dispute_id}", summary="Resolve (with a credit note) or reject a dispute")
+def patch_dispute(dispute_id: str, body: DisputeUpdate, c: Ctx = Depends(ctx)):
+    ident = path_id(dispute_id, "dispute")
+    with c.uow() as uow:
+        if body.state == "resolved":
+            agreed = dispute_amounts(body.dispute_line) if body.dispute_line is not None else None
+            d = disputes.resolve_dispute(uow, ident, body.resolution, agreed)
+        elif body.state == "rejected":
+            if body.dispute_line is not None:
+                raise InvalidValue("disputeLine", len(body.dispute_line),
+                                   "is only for a resolution in the customer's favour")
+            d = disputes.reject_dispute(uow, ident, body.resolution)
+        else:
+            raise InvalidValue("state", body.state, "can only be set to resolved or rejected")
+        out = dispute_out(d, c.base_url)
+    return one_response(c.request, out)

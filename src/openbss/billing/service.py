@@ -10,8 +10,8 @@ calls the generator and saves the result. An account that bills to its parent ge
 (gapless per issue year, INV-2026-000001) is taken only when an invoice is actually written; with no
 lines, no invoice and no number. A period is billed only once it has closed in the account's zone.
 
-An issued invoice is never updated except `amount_paid` and `state` ("sent" -> "partiallyPaid" ->
-"settled"), by `apply_payment`. Issuing emits CustomerBillCreateEvent, a payment that moves the state
+An issued invoice is never updated except `amount_paid` (the amount settled) and `state` ("sent" ->
+"partiallyPaid" -> "settled"), by `apply_payment` and by `apply_credit` (a credit note, billing.correction_service). Issuing emits CustomerBillCreateEvent, a payment that moves the state
 CustomerBillStateChangeEvent (TMF678 names, through the outbox).
 
 """
@@ -25,7 +25,8 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 
 from openbss.audit import service as audit
-from openbss.billing import tax
+from openbss.billing import delivery, tax
+from openbss.billing.holds import held_amounts
 from openbss.billing.model import (
     OPEN_STATES,
     BilledLine,
@@ -37,15 +38,15 @@ from openbss.billing.model import (
     Subscriptions,
     generate,
 )
+from openbss.billing.numbers import issue_number
 from openbss.billing.periods import BillPeriod, cycle_period, events_horizon, parse_period
-from openbss.billing.tables import invoice, invoice_line, invoice_tax
+from openbss.billing.tables import debit_note, invoice, invoice_line, invoice_tax
 from openbss.catalog import service as catalog
 from openbss.core.clock import Clock
 from openbss.core.errors import Conflict, DomainError, InvalidValue, NotFound
 from openbss.core.events import ResourceEvent
 from openbss.core.ids import new_id, parse_id
 from openbss.core.money import Money, total
-from openbss.db.numbering import next_number
 from openbss.db.query import paged
 from openbss.db.uow import UnitOfWork, unit_of_work
 from openbss.ledger import service as ledger
@@ -54,6 +55,7 @@ from openbss.mediation import service as mediation
 from openbss.ordering import service as ordering
 from openbss.party import service as party
 from openbss.party.model import BillingAccount
+from openbss.seller import service as seller_service
 
 BILL_API = "customerBillManagement"  # the TMF678 base path's name, as TMF688 events name the API
 INVOICE_FILTERS = {"state": invoice.c.state}
@@ -93,7 +95,7 @@ def _line(row: sa.Row) -> InvoiceLine:
 
 def _tax(row: sa.Row, currency: str) -> InvoiceTax:
     taxable, tax_amount = Money(row.taxable_amount, currency), Money(row.tax_amount, currency)
-    return InvoiceTax(row.tax_category, row.tax_rate, taxable, tax_amount)
+    return InvoiceTax(row.tax_category, row.tax_rate, taxable, tax_amount, row.country)
 
 
 def _invoice(row: sa.Row, lines: tuple[InvoiceLine, ...] = (), taxes: tuple[InvoiceTax, ...] = ()) -> Invoice:
@@ -217,9 +219,8 @@ def _subscriptions(uow: UnitOfWork, account: BillingAccount, period: BillPeriod,
 
 
 def _save(uow: UnitOfWork, invoice_id: uuid.UUID, draft: InvoiceDraft) -> Invoice:
-    year = draft.issue_date.year
     inv = Invoice(
-        id=invoice_id, number=f"INV-{year}-{next_number(uow, f'invoice-{year}'):06d}", account_id=draft.account_id,
+        id=invoice_id, number=issue_number(uow, "invoice", draft.issue_date), account_id=draft.account_id,
         period_start=draft.period.start, period_end=draft.period.end, issue_date=draft.issue_date,
         due_date=draft.due_date, time_zone=draft.period.time_zone, currency=draft.currency,
         net_total=draft.net_total, tax_total=draft.tax_total, gross_total=draft.gross_total,
@@ -246,7 +247,7 @@ def _save(uow: UnitOfWork, invoice_id: uuid.UUID, draft: InvoiceDraft) -> Invoic
     ])
     uow.conn.execute(sa.insert(invoice_tax), [
         {"invoice_id": inv.id, "account_id": inv.account_id, "tax_category": t.tax_category, "tax_rate": t.tax_rate,
-         "taxable_amount": t.taxable.amount, "tax_amount": t.tax.amount}
+         "taxable_amount": t.taxable.amount, "tax_amount": t.tax.amount, "country": t.country}
         for t in inv.taxes
     ])
     return inv
@@ -284,11 +285,14 @@ def _bill(uow: UnitOfWork, account_id: uuid.UUID, period: str) -> tuple[str, Inv
     payer = _subscriptions(uow, account, bill_period, invoice_id)
     children = [_subscriptions(uow, c, bill_period, invoice_id) for c in _paid_for(uow, account_id)]
     existing = _existing_lines(uow, [p.id for s in (payer, *children) for p in s.products])
-    draft = generate(payer, bill_period, existing, tax.rate, uow.rounding, children)
+    seller = seller_service.find_seller(uow)  # its country decides reverse charge (billing.tax.place_of_supply)
+    draft = generate(payer, bill_period, existing, tax.rate, uow.rounding, children,
+                     seller_country=seller.address.country if seller else None)
     if draft is None:
         return "nothing", None
     inv = _save(uow, invoice_id, draft)
     _post(uow, inv)
+    delivery.queue_email(uow, inv)  # sent by the worker after commit (billing/delivery.py)
     uow.emit(ResourceEvent.created(BILL_API, "customerBill", inv.id))
     audit.record(uow, "invoice.issued", "invoice", inv.id, after={
         "number": inv.number, "accountId": inv.account_id, "period": period, "currency": inv.currency,
@@ -335,39 +339,67 @@ def run_bill_run(
 
 
 def open_invoices(uow: UnitOfWork, account_id: uuid.UUID) -> list[OpenInvoice]:
-    """Unpaid invoices of the account, oldest first, locked FOR UPDATE until the transaction ends."""
-    rows = uow.conn.execute(
-        sa.select(invoice)
-        .where(invoice.c.account_id == account_id, invoice.c.state.in_(OPEN_STATES))
-        .order_by(invoice.c.issue_date, invoice.c.id)
-        .with_for_update()
-    )
+    """Unpaid invoices and debit notes of the account, oldest first, locked FOR UPDATE until the transaction ends.
+
+    `remaining` is what is collectible: what is left to pay less what open disputes hold out of collections
+    (billing.disputes; never below zero), so payment allocation and dunning leave a disputed amount alone.
+    A credit note applied to an invoice has already lowered what is left to pay (`apply_credit`)."""
+    found = []
+    for table in (invoice, debit_note):
+        found += uow.conn.execute(
+            sa.select(table.c.id, table.c.number, table.c.issue_date, table.c.currency, table.c.gross_total,
+                      table.c.amount_paid)
+            .where(table.c.account_id == account_id, table.c.state.in_(OPEN_STATES))
+            .order_by(table.c.id)
+            .with_for_update()
+        ).all()
+    held = held_amounts(uow, [r.id for r in found])
     result = []
-    for r in rows:
-        inv = _invoice(r)
-        result.append(OpenInvoice(inv.id, inv.number, inv.issue_date, inv.gross_total, inv.remaining))
+    for r in sorted(found, key=lambda r: (r.issue_date, r.id)):
+        left = max(r.gross_total - r.amount_paid - held.get(r.id, 0), 0)
+        result.append(OpenInvoice(r.id, r.number, r.issue_date, Money(r.gross_total, r.currency),
+                                  Money(left, r.currency)))
     return result
 
 
-def apply_payment(uow: UnitOfWork, invoice_id: uuid.UUID, amount: Money) -> None:
-    """Record `amount` paid against the invoice; only amount_paid and state change."""
-    row = uow.conn.execute(sa.select(invoice).where(invoice.c.id == invoice_id).with_for_update()).first()
-    if row is None:
-        raise NotFound("customerBill", str(invoice_id))
-    inv = _invoice(row)
-    if amount.currency != inv.currency:
-        raise InvalidValue("amount.unit", amount.currency, f"does not match invoice {inv.number} in {inv.currency}")
+def _receivable(uow: UnitOfWork, document_id: uuid.UUID) -> tuple[sa.Table, str, sa.Row]:
+    """The invoice or debit note row with this id, locked FOR UPDATE."""
+    for table, kind in ((invoice, "invoice"), (debit_note, "debitNote")):
+        row = uow.conn.execute(sa.select(table).where(table.c.id == document_id).with_for_update()).first()
+        if row is not None:
+            return table, kind, row
+    raise NotFound("customerBill", str(document_id))
+
+
+def _settle(uow: UnitOfWork, document_id: uuid.UUID, amount: Money, what: str) -> None:
+    """Settle `amount` of an invoice or debit note (`what`: "payment" or "credit"); only amount_paid (the amount
+    settled, by payments and credit notes) and state change, as the immutability triggers allow."""
+    table, kind, row = _receivable(uow, document_id)
+    paid_before, gross = Money(row.amount_paid, row.currency), Money(row.gross_total, row.currency)
+    if amount.currency != row.currency:
+        raise InvalidValue("amount.unit", amount.currency, f"does not match invoice {row.number} in {row.currency}")
     if amount.amount <= 0:
         raise InvalidValue("amount.value", amount.amount, "must be greater than 0")
-    if amount > inv.remaining:
-        raise Conflict(f"payment of {amount} exceeds the {inv.remaining} remaining on invoice {inv.number}")
-    paid = inv.amount_paid + amount
-    state = "settled" if paid == inv.gross_total else "partiallyPaid"
-    uow.conn.execute(sa.update(invoice).where(invoice.c.id == invoice_id).values(amount_paid=paid.amount, state=state))
-    if state != inv.state:
-        uow.emit(ResourceEvent.state_changed(BILL_API, "customerBill", invoice_id))
+    if amount > gross - paid_before:
+        raise Conflict(f"{what} of {amount} exceeds the {gross - paid_before} remaining on invoice {row.number}")
+    paid = paid_before + amount
+    state = "settled" if paid == gross else "partiallyPaid"
+    uow.conn.execute(sa.update(table).where(table.c.id == document_id).values(amount_paid=paid.amount, state=state))
+    if state != row.state and kind == "invoice":
+        uow.emit(ResourceEvent.state_changed(BILL_API, "customerBill", document_id))
     audit.record(
-        uow, "invoice.paymentApplied", "invoice", invoice_id,
-        before={"amountPaid": inv.amount_paid.amount, "state": inv.state},
+        uow, f"{kind}.{what}Applied", kind, document_id,
+        before={"amountPaid": paid_before.amount, "state": row.state},
         after={"amountPaid": paid.amount, "state": state},
     )
+
+
+def apply_payment(uow: UnitOfWork, invoice_id: uuid.UUID, amount: Money) -> None:
+    """Record `amount` paid against the invoice or debit note; only amount_paid and state change."""
+    _settle(uow, invoice_id, amount, "payment")
+
+
+def apply_credit(uow: UnitOfWork, invoice_id: uuid.UUID, amount: Money) -> None:
+    """Settle `amount` of the invoice with a credit note (billing.correction_service): like a payment, it lowers
+    what is left to pay (amount_paid is the amount settled, by payments and credit notes alike)."""
+    _settle(uow, invoice_id, amount, "credit")

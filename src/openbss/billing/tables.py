@@ -73,5 +73,148 @@ invoice_tax = sa.Table(
     sa.Column("tax_rate", sa.Numeric(7, 6), nullable=False),
     sa.Column("taxable_amount", MONEY, nullable=False),
     sa.Column("tax_amount", MONEY, nullable=False),
+    # The jurisdiction taxed (billing.tax.place_of_supply); NULL on invoices issued before it was recorded.
+    sa.Column("country", sa.CHAR(2)),
     sa.PrimaryKeyConstraint("invoice_id", "tax_category", "tax_rate"),
+)
+
+# Corrections (billing.corrections): credit notes and debit notes reference the invoice they correct; both are
+# immutable once issued like the invoice (database triggers, migration 0013), except a debit note's
+# amount_paid and state, which collection moves as an invoice's. Amounts on a credit note are positive.
+credit_note = sa.Table(
+    "credit_note",
+    metadata,
+    id_column(),
+    created_at(),
+    uuid_ref("account_id", index=True),
+    uuid_ref("invoice_id", "invoice.id", index=True),
+    sa.Column("number", sa.Text, nullable=False, unique=True),
+    sa.Column("issue_date", sa.Date, nullable=False),
+    sa.Column("time_zone", sa.Text, nullable=False),
+    sa.Column("currency", sa.CHAR(3), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("net_total", MONEY, nullable=False),
+    sa.Column("tax_total", MONEY, nullable=False),
+    sa.Column("gross_total", MONEY, nullable=False),
+    # The part that reduced the invoice's open amount; gross - applied became a credit balance on the account.
+    sa.Column("applied_amount", MONEY, nullable=False),
+    # The dispute this note resolved, if any (disputes are in this domain: a plain reference, no cycle of FKs).
+    uuid_ref("dispute_id", nullable=True),
+    sa.Column("idempotency_key", sa.Text, unique=True),
+    sa.CheckConstraint("gross_total > 0 AND applied_amount >= 0 AND applied_amount <= gross_total", name="amounts"),
+)
+
+credit_note_line = sa.Table(
+    "credit_note_line",
+    metadata,
+    id_column(),
+    uuid_ref("credit_note_id", "credit_note.id", index=True),
+    uuid_ref("account_id"),
+    sa.Column("line_no", sa.Integer, nullable=False),
+    uuid_ref("invoice_line_id", "invoice_line.id", index=True),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("quantity", QUANTITY, nullable=False),
+    sa.Column("unit", sa.Text, nullable=False),
+    sa.Column("net_amount", MONEY, nullable=False),
+    sa.Column("tax_category", sa.Text, nullable=False),
+    sa.Column("tax_rate", sa.Numeric(7, 6), nullable=False),
+    sa.Column("currency", sa.CHAR(3), nullable=False),
+    sa.UniqueConstraint("credit_note_id", "line_no"),
+    sa.CheckConstraint("net_amount > 0", name="positive"),
+)
+
+credit_note_tax = sa.Table(
+    "credit_note_tax",
+    metadata,
+    uuid_ref("credit_note_id", "credit_note.id"),
+    uuid_ref("account_id"),
+    sa.Column("tax_category", sa.Text, nullable=False),
+    sa.Column("tax_rate", sa.Numeric(7, 6), nullable=False),
+    sa.Column("taxable_amount", MONEY, nullable=False),
+    sa.Column("tax_amount", MONEY, nullable=False),
+    sa.PrimaryKeyConstraint("credit_note_id", "tax_category", "tax_rate"),
+)
+
+debit_note = sa.Table(
+    "debit_note",
+    metadata,
+    id_column(),
+    created_at(),
+    uuid_ref("account_id", index=True),
+    uuid_ref("invoice_id", "invoice.id", index=True),
+    sa.Column("number", sa.Text, nullable=False, unique=True),
+    sa.Column("issue_date", sa.Date, nullable=False),
+    sa.Column("due_date", sa.Date, nullable=False),
+    sa.Column("time_zone", sa.Text, nullable=False),
+    sa.Column("currency", sa.CHAR(3), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("net_total", MONEY, nullable=False),
+    sa.Column("tax_total", MONEY, nullable=False),
+    sa.Column("gross_total", MONEY, nullable=False),
+    sa.Column("amount_paid", MONEY, nullable=False),
+    sa.Column("state", sa.Text, nullable=False),
+    sa.CheckConstraint("amount_paid >= 0 AND amount_paid <= gross_total", name="paid_within_gross"),
+    sa.CheckConstraint("state IN ('sent', 'partiallyPaid', 'settled')", name="state"),
+)
+
+debit_note_line = sa.Table(
+    "debit_note_line",
+    metadata,
+    id_column(),
+    uuid_ref("debit_note_id", "debit_note.id", index=True),
+    uuid_ref("account_id"),
+    sa.Column("line_no", sa.Integer, nullable=False),
+    sa.Column("description", sa.Text, nullable=False),
+    uuid_ref("product_id", nullable=True),
+    sa.Column("quantity", QUANTITY, nullable=False),
+    sa.Column("unit", sa.Text, nullable=False),
+    sa.Column("net_amount", MONEY, nullable=False),
+    sa.Column("tax_category", sa.Text, nullable=False),
+    sa.Column("tax_rate", sa.Numeric(7, 6), nullable=False),
+    sa.Column("currency", sa.CHAR(3), nullable=False),
+    sa.UniqueConstraint("debit_note_id", "line_no"),
+)
+
+debit_note_tax = sa.Table(
+    "debit_note_tax",
+    metadata,
+    uuid_ref("debit_note_id", "debit_note.id"),
+    uuid_ref("account_id"),
+    sa.Column("tax_category", sa.Text, nullable=False),
+    sa.Column("tax_rate", sa.Numeric(7, 6), nullable=False),
+    sa.Column("taxable_amount", MONEY, nullable=False),
+    sa.Column("tax_amount", MONEY, nullable=False),
+    sa.PrimaryKeyConstraint("debit_note_id", "tax_category", "tax_rate"),
+)
+
+# A dispute on lines of an issued invoice: while open, `held_amount` (gross) is held out of collections.
+dispute = sa.Table(
+    "dispute",
+    metadata,
+    id_column(),
+    created_at(),
+    uuid_ref("account_id", index=True),
+    uuid_ref("invoice_id", "invoice.id", index=True),
+    sa.Column("state", sa.Text, nullable=False),
+    sa.Column("raised_by", sa.Text, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("held_amount", MONEY, nullable=False),
+    sa.Column("currency", sa.CHAR(3), nullable=False),
+    sa.Column("resolved_at", sa.DateTime(timezone=True)),
+    sa.Column("resolution", sa.Text),
+    uuid_ref("credit_note_id", "credit_note.id", nullable=True),
+    sa.CheckConstraint("state IN ('open', 'resolved', 'rejected')", name="state"),
+    sa.CheckConstraint("raised_by IN ('customer', 'agent')", name="raised_by"),
+    sa.CheckConstraint("(state = 'open') = (resolved_at IS NULL)", name="resolved_when_closed"),
+)
+
+dispute_line = sa.Table(
+    "dispute_line",
+    metadata,
+    uuid_ref("dispute_id", "dispute.id"),
+    uuid_ref("invoice_line_id", "invoice_line.id"),
+    uuid_ref("account_id"),
+    sa.Column("amount", MONEY, nullable=False),
+    sa.PrimaryKeyConstraint("dispute_id", "invoice_line_id"),
+    sa.CheckConstraint("amount > 0", name="positive"),
 )

@@ -40,6 +40,10 @@ Prices (`Price`, TMF620 ProductOfferingPrice), by `kind` (TMF `priceType`):
   also holds every offering in `requires_offerings` (a cross-product bundle discount), the customer is in
   `segment` (a loyalty tier).
 
+Tax: a price is tax-exclusive (the net) unless `tax_included`: then `amount` is what a consumer pays with
+VAT, whatever rate applies to them, and billing derives each line's net from it (billing.model); at 0 %
+(exempt, reverse charge) that amount is the net. Discounts off a tax-inclusive price are tax-inclusive too.
+
 Versions: a charge (`charge_key`) may have several prices one after the other by `valid_from`/`valid_to`
 (half-open, never overlapping). New orders take the version valid at the order instant. A version that
 follows another carries `change_policy`: ``keep`` (existing subscribers are grandfathered on the version
@@ -163,6 +167,7 @@ class Price:
     rate_table: str | None = None
     rollover: bool = False
     allowance_scope: str | None = None  # None on a rate-table price: "subscription"
+    tax_included: bool = False  # `amount` includes the VAT of the customer's jurisdiction (billing derives the net)
 
     def is_valid_at(self, at: datetime) -> bool:
         """Validity is half-open [valid_from, valid_to), so a successor price can start where this one ends."""

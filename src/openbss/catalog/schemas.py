@@ -18,6 +18,9 @@ Choices where openbss extends the v4 spec (TMF630 allows attributes added by ext
   "plaSpecId": "rateTable", "@type": "PricingLogicAlgorithm"}] (one item; `price` is then the "from" price
   shown), with the extensions `rollover` (true: unused included units carry over one period) and
   `allowanceScope` (subscription | hierarchy). See catalog.model.
+- ProductOfferingPrice.price is TMF620's Money, the net; a tax-inclusive price (catalog.model `tax_included`)
+  is written as TMF's Price shape {"taxIncludedAmount": {unit, value}} (or Money with the extension
+  `taxIncluded: true`) and read back as Money with `taxIncluded: true`; {"dutyFreeAmount": ...} is the net.
 - productOffering: `taxCategory` (standard, reduced, zero, exempt); eligibility in `marketSegment` and
   `channel` refs (id = the segment or channel code) and `place` refs (id = ISO 3166 country code);
   `experiment` {name, variant, segment}: the offering is a variant of a pricing experiment.
@@ -53,6 +56,7 @@ from openbss.catalog.model import (
 )
 from openbss.catalog.service import NewCatalog, NewCategory, NewOffering, NewPrice, NewSpecification
 from openbss.core.errors import InvalidValue
+from openbss.core.money import Money
 
 CATALOG_BASE = "/tmf-api/productCatalogManagement/v4"
 _USAGE_TYPE_OF_UNIT = {unit: usage_type for usage_type, unit in USAGE_UNITS.items()}
@@ -104,6 +108,29 @@ class PricingLogicAlgorithmIn(TmfIn):
     pla_spec_id: str | None = Field(None, alias="plaSpecId")
 
 
+class PriceValueIn(TmfIn):
+    """ProductOfferingPrice.price: TMF620's Money ({unit, value}: the net), or TMF's Price shape with
+    `taxIncludedAmount` (a tax-inclusive price) or `dutyFreeAmount` (the net), one of them."""
+
+    unit: str | None = None
+    value: Decimal | None = None
+    tax_included_amount: MoneyIn | None = Field(None, alias="taxIncludedAmount")
+    duty_free_amount: MoneyIn | None = Field(None, alias="dutyFreeAmount")
+
+    def amount(self, field: str) -> tuple[Money, bool | None]:
+        """The amount and whether the shape itself says it includes tax (None: plain Money, it does not say)."""
+        given = [n for n, v in (("value", self.value), ("taxIncludedAmount", self.tax_included_amount),
+                                ("dutyFreeAmount", self.duty_free_amount)) if v is not None]
+        if len(given) != 1:
+            raise InvalidValue(field, ", ".join(given) or None,
+                               "must hold one of {unit, value}, taxIncludedAmount or dutyFreeAmount")
+        if self.tax_included_amount is not None:
+            return self.tax_included_amount.money(f"{field}.taxIncludedAmount"), True
+        if self.duty_free_amount is not None:
+            return self.duty_free_amount.money(f"{field}.dutyFreeAmount"), False
+        return MoneyIn(unit=self.unit or "", value=self.value).money(field), None
+
+
 class PriceIn(TmfIn):
     name: str | None = None
     description: str | None = None
@@ -113,7 +140,9 @@ class PriceIn(TmfIn):
     recurring_charge_period_type: str | None = Field(None, alias="recurringChargePeriodType")
     recurring_charge_period_length: int = Field(1, alias="recurringChargePeriodLength")
     charge_timing: str | None = Field(None, alias="chargeTiming", description="inAdvance or inArrears")
-    price: MoneyIn | None = None
+    price: PriceValueIn | None = None
+    tax_included: bool | None = Field(None, alias="taxIncluded",
+                                      description="the price includes VAT (extension; or price.taxIncludedAmount)")
     percentage: Decimal | None = None
     unit_of_measure: QuantityIn | None = Field(None, alias="unitOfMeasure", description="block size of a usage price")
     usage_type: str | None = Field(None, alias="usageType", description="voice, sms or data (extension)")
@@ -168,7 +197,10 @@ class PriceIn(TmfIn):
         if self.price_type == "recurring" and period is None:
             period = "month"
         tiers = tuple(Tier(t.from_units, t.up_to, t.unit_price, t.flat_fee) for t in self.tiers)
-        amount = self.price.money(f"{field}.price") if self.price else None
+        amount, tax_included = self.price.amount(f"{field}.price") if self.price else (None, None)
+        if tax_included is not None and self.tax_included is not None and tax_included != self.tax_included:
+            raise InvalidValue(f"{field}.taxIncluded", self.tax_included,
+                               f"contradicts the price given as {'taxIncludedAmount' if tax_included else 'dutyFreeAmount'}")
         if amount is None and tiers and self.price_type == "usage":
             raise InvalidValue(f"{field}.price", None, "must name the currency of the tiers ({unit, value})")
         return NewPrice(
@@ -197,6 +229,7 @@ class PriceIn(TmfIn):
             rate_table=self._rate_table(field),
             rollover=self.rollover,
             allowance_scope=self.allowance_scope,
+            tax_included=bool(self.tax_included if tax_included is None else tax_included),
         )
 
 
@@ -404,6 +437,7 @@ def price_attributes(p: Price, ref: Ref) -> dict[str, Any]:
         "priceType": p.kind,
         "price": money_out(p.amount),
         "percentage": number(p.percentage) if p.percentage is not None else None,
+        "taxIncluded": True if p.tax_included else None,
     }
     if p.kind == "recurring":
         out |= {"recurringChargePeriodType": p.period, "recurringChargePeriodLength": 1, "chargeTiming": p.charge_timing}

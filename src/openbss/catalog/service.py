@@ -163,6 +163,7 @@ class NewPrice:
     rate_table: str | None = None
     rollover: bool = False
     allowance_scope: str | None = None
+    tax_included: bool = False
 
 
 def _new_price(uow: UnitOfWork, p: NewPrice, offering_id: uuid.UUID | None, price_id: uuid.UUID | None = None) -> Price:
@@ -177,6 +178,7 @@ def _new_price(uow: UnitOfWork, p: NewPrice, offering_id: uuid.UUID | None, pric
         promotion_code=p.promotion_code, requires_offerings=tuple(p.requires_offerings), segment=p.segment,
         change_policy=p.change_policy, last_update=uow.now(), rate_table=p.rate_table, rollover=p.rollover,
         allowance_scope=p.allowance_scope or ("subscription" if p.rate_table else None),
+        tax_included=p.tax_included,
     )
 
 

@@ -133,6 +133,8 @@ product_offering_price = sa.Table(
     sa.Column("rate_table", sa.Text),
     sa.Column("rollover", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("allowance_scope", sa.Text),
+    # The amount includes VAT (TMF Price.taxIncludedAmount); billing derives the net at the customer's rate.
+    sa.Column("tax_included", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.CheckConstraint("amount >= 0", name="amount_not_negative"),
     sa.CheckConstraint("unit_size > 0", name="unit_size_positive"),
     sa.CheckConstraint("(amount IS NULL) = (currency IS NULL)", name="amount_with_currency"),

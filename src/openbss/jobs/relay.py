@@ -22,10 +22,12 @@ import httpx
 import psycopg
 import sqlalchemy as sa
 
+from openbss.config import load_settings
 from openbss.core.clock import Clock
 from openbss.db.uow import unit_of_work
 from openbss.events import service as events
 from openbss.events.model import RetryPolicy, listener_path, outcome, signature
+from openbss.jobs import invoice_mail
 
 TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 ERROR_EXCERPT = 300  # characters of a receiver's error response kept on the delivery
@@ -58,7 +60,10 @@ def deliver_due(engine: sa.Engine, *, clock: Clock, http_client: httpx.Client, b
             result = outcome(policy, due.attempts, uow.now(), _post(http_client, due, clock), jitter())
             events.record_outcome(uow, due, result)
         counts[result.status] += 1
-    return DeliveryReport(counts["delivered"], counts["pending"], counts["failed"])
+    # Issued invoices' e-mails go out in the same rounds (jobs/invoice_mail.py), counted with the deliveries.
+    mail = invoice_mail.send_due(engine, clock=clock, smtp=load_settings().smtp, batch=batch)
+    return DeliveryReport(counts["delivered"] + mail.sent, counts["pending"] + mail.retrying,
+                          counts["failed"] + mail.failed)
 
 
 def drain(engine: sa.Engine, *, clock: Clock, http_client: httpx.Client, batch: int = 100) -> DeliveryReport:

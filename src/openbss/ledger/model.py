@@ -148,6 +148,46 @@ class InvoicePosting:
 
 
 @dataclass(frozen=True)
+class CorrectionPosting:
+    """A correction of an issued invoice, posted on its own (source type `kind`, the document's id).
+
+    A debit note ("debitNote") is posted like an invoice: AR debited with the gross, revenue and VAT credited.
+    A credit note ("creditNote") is the reverse of the invoice posting for the credited amounts: revenue and
+    VAT debited, AR credited with the gross (when the invoice was already paid, AR goes negative: a credit
+    the customer holds)."""
+
+    kind: str  # "creditNote" | "debitNote"
+    note_id: uuid.UUID
+    account_id: uuid.UUID
+    number: str
+    posted_at: datetime
+    currency: str
+    recurring_net: Decimal
+    usage_net: Decimal
+    tax: Decimal
+    gross: Decimal
+
+    def entry(self) -> JournalEntry:
+        if self.kind not in ("creditNote", "debitNote"):
+            raise InvalidValue("kind", self.kind, "must be creditNote or debitNote")
+        zero = Decimal(0)
+        pairs = [(AR, self.gross, zero), _credit(REVENUE_RECURRING, self.recurring_net),
+                 _credit(REVENUE_USAGE, self.usage_net), _credit(VAT, self.tax)]
+        if self.kind == "creditNote":
+            pairs = [(account, credit, debit) for account, debit, credit in pairs]
+        label = "Credit note" if self.kind == "creditNote" else "Debit note"
+        return JournalEntry(
+            source_type=self.kind,
+            source_id=self.note_id,
+            account_id=self.account_id,
+            currency=self.currency,
+            posted_at=self.posted_at,
+            description=f"{label} {self.number}",
+            lines=_lines(*pairs),
+        )
+
+
+@dataclass(frozen=True)
 class PaymentPosting:
     payment_id: uuid.UUID
     account_id: uuid.UUID

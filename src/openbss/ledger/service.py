@@ -22,6 +22,7 @@ from openbss.db.uow import UnitOfWork
 from openbss.ledger.model import (
     AR,
     GENESIS_HASH,
+    CorrectionPosting,
     InvoicePosting,
     JournalEntry,
     JournalLine,
@@ -121,6 +122,11 @@ def post_invoice(uow: UnitOfWork, posting: InvoicePosting) -> PostedEntry:
 
 
 def post_payment(uow: UnitOfWork, posting: PaymentPosting) -> PostedEntry:
+    return post(uow, posting.entry())
+
+
+def post_correction(uow: UnitOfWork, posting: CorrectionPosting) -> PostedEntry:
+    """A credit note or a debit note (ledger.model.CorrectionPosting); idempotent per document like the others."""
     return post(uow, posting.entry())
 
 

@@ -1,0 +1,82 @@
+"""The e-mail that carries an issued invoice: subject, plain-text body in the buyer's language, the documents
+attached. Pure: no I/O (the worker, `openbss.jobs.invoice_mail`, renders, sends and records).
+
+The language is the invoice document's (`documents.i18n.document_language`), dates and amounts formatted as
+on the PDF (`i18n.Formatter`); the payment sentence reuses the PDF's own labels (`pay_by`, `nothing_due`).
+Subject: "Your invoice INV-2026-000001 from <seller>" / "Ihre Rechnung ..." / "Votre facture ...".
+
+The Message-ID is stable per invoice (`message_id`): a message sent again after a crash between the SMTP
+server's acceptance and the worker's commit carries the same one, so a receiving system can drop the duplicate.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr
+
+from openbss.billing.documents.context import InvoiceDocument
+from openbss.billing.documents.i18n import Formatter
+
+MAIL_LABELS: dict[str, dict[str, str]] = {
+    "en": {
+        "subject": "Your invoice {number} from {seller}",
+        "greeting": "Dear {name},",
+        "attached": "please find attached your invoice {number} of {date} for the billing period {start} to {end}.",
+        "closing": "Kind regards",
+    },
+    "de": {
+        "subject": "Ihre Rechnung {number} von {seller}",
+        "greeting": "Guten Tag {name},",
+        "attached": "anbei erhalten Sie Ihre Rechnung {number} vom {date} für den Abrechnungszeitraum {start} "
+                    "bis {end}.",
+        "closing": "Mit freundlichen Grüßen",
+    },
+    "fr": {
+        "subject": "Votre facture {number} de {seller}",
+        "greeting": "Bonjour {name},",
+        "attached": "veuillez trouver ci-joint votre facture {number} du {date} pour la période de facturation du "
+                    "{start} au {end}.",
+        "closing": "Cordialement,",
+    },
+}
+
+
+def message_id(invoice_id: uuid.UUID, sender: str) -> str:
+    """<invoice.{id}@{the sender's domain}>: the same for every attempt at one invoice's e-mail."""
+    return f"<invoice.{invoice_id}@{sender.rpartition('@')[2]}>"
+
+
+def subject(doc: InvoiceDocument, language: str) -> str:
+    return MAIL_LABELS[language]["subject"].format(number=doc.number, seller=doc.seller.trading_name or doc.seller.name)
+
+
+def body(doc: InvoiceDocument, language: str) -> str:
+    f = Formatter.of(language, doc.buyer.address.country, doc.invoice.time_zone)
+    labels, inv = MAIL_LABELS[language], doc.invoice
+    last_day = inv.period_end - timedelta(days=1)  # periods are half-open; the customer reads the last day
+    attached = labels["attached"].format(number=doc.number, date=f.date(inv.issue_date), start=f.date(inv.period_start),
+                                         end=f.date(last_day))
+    payment = (f.label("pay_by", amount=f.money(doc.payable), date=f.date(inv.due_date)) if doc.payable.amount > 0
+               else f.label("nothing_due"))
+    return "\n".join([labels["greeting"].format(name=doc.buyer.name), "", attached, payment, "",
+                      labels["closing"], doc.seller.trading_name or doc.seller.name, ""])
+
+
+def compose(doc: InvoiceDocument, language: str, *, sender: str, recipient: str, at: datetime,
+            attachments: Sequence[tuple[str, str, bytes]]) -> EmailMessage:
+    """The message; `attachments` are (file name, media type, bytes), attached in that order."""
+    msg = EmailMessage()
+    msg["From"] = formataddr((doc.seller.trading_name or doc.seller.name, sender))
+    msg["To"] = recipient
+    msg["Subject"] = subject(doc, language)
+    msg["Date"] = format_datetime(at)
+    msg["Message-ID"] = message_id(doc.invoice.id, sender)
+    msg.set_content(body(doc, language))
+    for file_name, media_type, content in attachments:
+        maintype, _, subtype = media_type.partition("/")
+        msg.add_attachment(content, maintype=maintype, subtype=subtype, filename=file_name)
+    msg["Content-Language"] = language  # last: set_content and add_attachment move Content-* headers into parts
+    return msg
