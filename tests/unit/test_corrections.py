@@ -21,6 +21,7 @@ from openbss.billing.corrections import (
     uncredited,
 )
 from openbss.billing.model import Invoice, InvoiceLine, vat_breakdown
+from openbss.billing.tax import Supply
 from openbss.core.errors import InvalidValue
 from openbss.core.ids import new_id
 from openbss.core.money import Money
@@ -127,20 +128,27 @@ def test_successive_credits_never_exceed_the_line(amounts):
         assert credited <= RECURRING.net
 
 
+DOMESTIC, EXEMPT_SUPPLY = Supply("DE", "domestic"), Supply("DE", "exempt")
+
+
 def test_debit_note_lines_take_the_rate_of_their_own_issue_date():
     def rates(country, category, on):
         assert (country, on) == ("DE", date(2026, 12, 3))
         return {"standard": Decimal("0.19"), "exempt": Decimal(0)}[category]
 
     items = [DebitItem("Missed router fee", Decimal("49.90"), "standard")]
-    (line,) = debit_lines(items, "EUR", "DE", False, date(2026, 12, 3), rates)
+    (line,) = debit_lines(items, "EUR", DOMESTIC, date(2026, 12, 3), rates)
     assert (line.net, line.tax_rate, line.tax_category) == (eur("49.90"), Decimal("0.19"), "standard")
-    (exempt,) = debit_lines(items, "EUR", "DE", True, date(2026, 12, 3), rates)
+    (exempt,) = debit_lines(items, "EUR", EXEMPT_SUPPLY, date(2026, 12, 3), rates)
     assert (exempt.tax_category, exempt.tax_rate) == ("exempt", Decimal(0))
+    # a French business customer of a German operator: reverse charged, as its invoices are
+    (reverse,) = debit_lines(items, "EUR", Supply("FR", "reverseCharge"), date(2026, 12, 3),
+                             lambda country, category, on: Decimal(0))
+    assert (reverse.tax_category, reverse.tax_rate) == ("reverseCharge", Decimal(0))
     with pytest.raises(InvalidValue, match=r"lines\[0\]\.amount=.*a reduction is a credit note"):
-        debit_lines([DebitItem("x", Decimal("-1"), "standard")], "EUR", "DE", False, date(2026, 12, 3), rates)
+        debit_lines([DebitItem("x", Decimal("-1"), "standard")], "EUR", DOMESTIC, date(2026, 12, 3), rates)
     with pytest.raises(InvalidValue, match=r"lines\[0\]\.description"):
-        debit_lines([DebitItem(" ", Decimal("1"), "standard")], "EUR", "DE", False, date(2026, 12, 3), rates)
+        debit_lines([DebitItem(" ", Decimal("1"), "standard")], "EUR", DOMESTIC, date(2026, 12, 3), rates)
 
 
 def _posting(kind):

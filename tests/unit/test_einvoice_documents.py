@@ -96,6 +96,17 @@ def test_a_reverse_charge_b2b_invoice_names_the_reason():
     assert fatal_failures(doc) == {"ubl": [], "cii": []}
 
 
+def test_an_invoice_outside_the_scope_of_vat_names_no_vat_id():
+    """A business customer in the US: every line "not subject to VAT" (O); BR-O-02 forbids the seller's and the
+    buyer's VAT ids, so the seller is identified by its registration id (BR-CO-26)."""
+    buyer = dataclasses.replace(BUSINESS, name="Boston Data Inc.", vat_id=None, electronic_address=None,
+                                address=PostalAddress("US", "1 Main St", None, "Boston", "02108"))
+    doc = build_document(_invoice([_line(1, "100.00", "1", "month", "outOfScope", "0")]), SELLER, buyer)
+    assert [g.category for g in doc.vat_groups] == ["O"] and doc.seller.vat_id is None
+    assert doc.seller.registration_id == SELLER.registration_id
+    assert fatal_failures(doc) == {"ubl": [], "cii": []}
+
+
 def test_a_credit_note_references_the_invoice_it_corrects():
     corrected = PrecedingInvoice("INV-2026-000001", date(2026, 11, 1))
     credit = _invoice([_line(1, "21.29", "0.709677", "month", start=date(2026, 10, 10), end=date(2026, 11, 1))],

@@ -72,6 +72,7 @@ from openbss.db.uow import UnitOfWork
 from openbss.ledger import service as ledger
 from openbss.ledger.model import CorrectionPosting
 from openbss.party import service as party
+from openbss.seller import service as seller_service
 
 DEBIT_NOTE = "383"  # UNCL1001 debit note, which EN 16931 accepts as an Invoice (UBL) / CII document
 NOTE_FILTERS = ("billingAccountId", "bill.id")
@@ -174,14 +175,17 @@ def issue_credit_note(uow: UnitOfWork, invoice_id: uuid.UUID, lines: Sequence[Li
 
 
 def issue_debit_note(uow: UnitOfWork, invoice_id: uuid.UUID, items: Sequence[DebitItem], reason: str) -> DebitNote:
-    """An additional charge on an issued invoice: its own DN number, posted and collected like an invoice; VAT at
-    the debit note's issue date in the account's country."""
+    """An additional charge on an issued invoice: its own DN number, posted and collected like an invoice; taxed
+    where and how the account's invoices are (`billing.tax.place_of_supply`) at the debit note's issue date."""
     reason = check_reason(reason)
     inv = billing.get_invoice(uow, invoice_id, field="bill.id")
     uow.advisory_lock("account", inv.account_id)
     account = party.get_billing_account(uow, inv.account_id)
     issue_date = local_date(uow.now(), inv.time_zone)
-    note_lines = debit_lines(items, inv.currency, account.country, account.tax_exempt, issue_date, tax.rate)
+    seller = seller_service.find_seller(uow)
+    supply = tax.place_of_supply(seller.address.country if seller else None, account.country, account.vat_id,
+                                 account.tax_exempt)
+    note_lines = debit_lines(items, inv.currency, supply, issue_date, tax.rate)
     t = totals(note_lines, inv.currency, uow.rounding)
     number = issue_number(uow, "debitNote", issue_date)
     note_id = new_id()

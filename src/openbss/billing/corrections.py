@@ -27,7 +27,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from openbss.billing.model import EXEMPT, Invoice, InvoiceLine, InvoiceTax, vat_breakdown
+from openbss.billing.model import Invoice, InvoiceLine, InvoiceTax, vat_breakdown
+from openbss.billing.tax import Supply
 from openbss.core.errors import InvalidValue
 from openbss.core.ids import new_id
 from openbss.core.money import Money, total
@@ -231,8 +232,10 @@ def full_credit(invoice: Invoice, open_nets: Mapping[uuid.UUID, Money]) -> list[
             for line in invoice.lines if line.net.amount > 0 and open_nets[line.id].amount > 0]
 
 
-def debit_lines(items: Sequence[DebitItem], currency: str, country: str, tax_exempt: bool, issue_date: date,
+def debit_lines(items: Sequence[DebitItem], currency: str, supply: Supply, issue_date: date,
                 tax_rates: Callable[[str, str, date], Decimal], field: str = "lines") -> tuple[NoteLine, ...]:
+    """The lines of a debit note, taxed where and how the invoice's supply is (`billing.tax.place_of_supply`:
+    a reverse-charge customer's debit note is reverse charged too)."""
     if not items:
         raise InvalidValue(field, [], "must have at least one line")
     result = []
@@ -244,8 +247,8 @@ def debit_lines(items: Sequence[DebitItem], currency: str, country: str, tax_exe
             raise InvalidValue(f"{at}.amount", item.amount, "must be greater than 0 (a reduction is a credit note)")
         if item.quantity <= 0:
             raise InvalidValue(f"{at}.quantity", item.quantity, "must be greater than 0")
-        category = EXEMPT if tax_exempt else item.tax_category
-        rate = tax_rates(country, category, issue_date)
+        category = supply.category(item.tax_category)
+        rate = tax_rates(supply.country, category, issue_date)
         result.append(NoteLine(
             id=new_id(), line_no=i + 1, description=description, quantity=item.quantity, unit=item.unit, net=net,
             tax_category=category, tax_rate=rate, product_id=item.product_id,

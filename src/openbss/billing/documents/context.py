@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -232,6 +232,10 @@ def build_document(invoice: Invoice, seller: SellerProfile, buyer: Buyer, *, tax
         means = PaymentMeans(CREDIT_TRANSFER, invoice.number, seller.iban, seller.bic, seller.name)
     terms = f"Payable by {invoice.due_date.isoformat()} ({(invoice.due_date - invoice.issue_date).days} days net)"
     notes = tuple(n for n in (seller.invoice_note,) if n)
+    if any(g.category == "O" for g in groups):
+        # Not subject to VAT (a customer outside the operator's VAT jurisdictions): EN 16931 BR-O-02 forbids both
+        # VAT identifiers on such a document; the seller is named by its registration id instead (BR-CO-26).
+        seller, buyer = replace(seller, vat_id=None), replace(buyer, vat_id=None)
     return InvoiceDocument(
         invoice=invoice, type_code=type_code, seller=seller, buyer=buyer, lines=lines, vat_groups=tuple(groups),
         period_start=min(starts), period_end=max(ends), line_total=line_total, tax_exclusive=line_total,
