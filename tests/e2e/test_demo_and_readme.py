@@ -51,6 +51,18 @@ def test_demo_prints_the_summary_and_a_balanced_ledger(demo_home):
         assert path.stat().st_size > 1000
 
 
+def test_every_invoice_of_the_demo_passes_the_en16931_rules(demo_home):
+    """Each issued invoice rendered as UBL (Peppol BIS 3 for business buyers with an electronic address) and CII,
+    checked with the official CEN (and Peppol) validation XSLT: zero fatal assertions."""
+    work, env, result = demo_home
+    assert result.returncode == 0
+    check = subprocess.run([OPENBSS, "invoice", "validate"], cwd=work, env={**env, "COLUMNS": "200"},
+                           capture_output=True, text=True, timeout=600)
+    assert check.returncode == 0, check.stdout + check.stderr
+    invoices = int(re.search(r"invoices\s*│\s*(\d+)", check.stdout).group(1))
+    assert invoices > 30 and re.search(r"fatal assertions\s*│\s*0\b", check.stdout), check.stdout
+
+
 def test_readme_curl_examples_work_against_the_served_demo(demo_home):
     work, env, result = demo_home
     assert result.returncode == 0

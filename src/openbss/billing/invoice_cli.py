@@ -90,6 +90,36 @@ def export(
         raise typer.Exit(1)
 
 
+@invoice_app.command("validate")
+def validate(
+    period: str = typer.Option(None, "--period", help="only the bill cycle periods starting in this month, YYYY-MM"),
+    account: str = typer.Option(None, "--account", help="only this billing account's invoices (its id)"),
+) -> None:
+    """Check issued invoices as e-invoices: each rendered as UBL (with the Peppol BIS 3 rules for a business
+    buyer with an electronic address) and CII, against the official EN 16931 validation rules. Exit 1 on any
+    fatal assertion, each printed with its invoice, syntax and rule."""
+    try:
+        if period is not None:
+            parse_period(period, "--period")
+        account_id = parse_id(account, "--account") if account is not None else None
+    except InvalidValue as e:
+        raise typer.BadParameter(e.message) from None
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task("validating", total=None)
+        summary = documents.validate_documents(
+            _engine(), period=period, account_id=account_id,
+            on_progress=lambda done, total: progress.update(task, completed=done, total=total))
+    console.print(figures("e-invoice validation (EN 16931, Peppol BIS 3)", [
+        ("invoices", summary.invoices), ("documents checked", summary.documents),
+        ("fatal assertions", len(summary.failures)), ("seconds", f"{summary.seconds:,.1f}"),
+    ]))
+    for number, syntax, failure in summary.failures:
+        console.print(f"[red]{number}[/] {syntax}: {failure}", highlight=False)
+    if summary.failures:
+        raise typer.Exit(1)
+
+
 @invoice_app.command("show")
 def show(number: str = typer.Argument(..., help="the invoice number, e.g. INV-2026-000001")) -> None:
     """One invoice: who, when, how much, its lines and VAT summary."""
