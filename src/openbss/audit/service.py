@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import sqlalchemy as sa
 
 from openbss.audit.tables import audit_record
 from openbss.core.ids import new_id
+from openbss.db.bulk import copy_rows
 from openbss.db.uow import UnitOfWork
 
 
@@ -41,6 +42,18 @@ def record(
             after=_jsonable(after),
         )
     )
+
+
+def record_many(
+    uow: UnitOfWork, action: str, entity_type: str, afters: Iterable[tuple[uuid.UUID, Mapping[str, Any]]]
+) -> None:
+    """`record` for many (entity id, after-image) pairs of one kind at once, in one COPY: a bill run batch."""
+    now = uow.now()
+    copy_rows(uow, audit_record, [
+        {"id": new_id(), "created_at": now, "actor": uow.actor, "action": action, "entity_type": entity_type,
+         "entity_id": entity_id, "before": None, "after": json.dumps(dict(after), default=str)}
+        for entity_id, after in afters
+    ])
 
 
 def trail(uow: UnitOfWork, entity_id: uuid.UUID) -> list[dict]:

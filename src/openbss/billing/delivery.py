@@ -71,11 +71,18 @@ class Attempt:
 
 def queue_email(uow: UnitOfWork, inv: Invoice) -> None:
     """Queue the issued invoice's e-mail, due now (in the issuing transaction: it exists iff the invoice does)."""
+    queue_emails(uow, [inv])
+
+
+def queue_emails(uow: UnitOfWork, invoices: Sequence[Invoice]) -> None:
+    """`queue_email` for many invoices in one statement (a bill run batch)."""
+    if not invoices:
+        return
     now = uow.now()
     uow.conn.execute(
         pg_insert(invoice_delivery)
-        .values(invoice_id=inv.id, channel=EMAIL, account_id=inv.account_id, created_at=now, status="pending",
-                attempts=0, next_attempt_at=now)
+        .values([{"invoice_id": inv.id, "channel": EMAIL, "account_id": inv.account_id, "created_at": now,
+                  "status": "pending", "attempts": 0, "next_attempt_at": now} for inv in invoices])
         .on_conflict_do_nothing(index_elements=["invoice_id", "channel"])
     )
 

@@ -16,9 +16,10 @@ continues where existing databases left it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 
-from openbss.db.numbering import next_number
+from openbss.db.numbering import next_number, next_numbers
 from openbss.db.uow import UnitOfWork
 
 # document type -> (number prefix, series name prefix)
@@ -30,3 +31,11 @@ def issue_number(uow: UnitOfWork, document: str, issue_date: date) -> str:
     prefix, series = SERIES[document]
     year = issue_date.year
     return f"{prefix}-{year}-{next_number(uow, f'{series}-{year}'):06d}"
+
+
+def issue_numbers(uow: UnitOfWork, document: str, issue_dates: Sequence[date]) -> list[str]:
+    """Numbers for many documents at once, in the order given: one block per issue year (a bill run batch)."""
+    prefix, series = SERIES[document]
+    years = sorted({d.year for d in issue_dates})
+    blocks = {y: iter(next_numbers(uow, f"{series}-{y}", sum(d.year == y for d in issue_dates))) for y in years}
+    return [f"{prefix}-{d.year}-{next(blocks[d.year]):06d}" for d in issue_dates]

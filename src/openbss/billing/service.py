@@ -21,6 +21,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import sqlalchemy as sa
 
@@ -39,16 +40,16 @@ from openbss.billing.model import (
     generate,
 )
 from openbss.billing.numbers import issue_number
-from openbss.billing.periods import BillPeriod, cycle_period, events_horizon, parse_period
+from openbss.billing.periods import BillPeriod, cycle_period, events_horizon
 from openbss.billing.tables import debit_note, invoice, invoice_line, invoice_tax
 from openbss.catalog import service as catalog
 from openbss.core.clock import Clock
-from openbss.core.errors import Conflict, DomainError, InvalidValue, NotFound
+from openbss.core.errors import Conflict, InvalidValue, NotFound
 from openbss.core.events import ResourceEvent
 from openbss.core.ids import new_id, parse_id
 from openbss.core.money import Money, total
 from openbss.db.query import paged
-from openbss.db.uow import UnitOfWork, unit_of_work
+from openbss.db.uow import UnitOfWork
 from openbss.ledger import service as ledger
 from openbss.ledger.model import InvoicePosting
 from openbss.mediation import service as mediation
@@ -218,23 +219,30 @@ def _subscriptions(uow: UnitOfWork, account: BillingAccount, period: BillPeriod,
     return Subscriptions(account, products, offerings, events, usage, segment)
 
 
-def _save(uow: UnitOfWork, invoice_id: uuid.UUID, draft: InvoiceDraft) -> Invoice:
-    inv = Invoice(
-        id=invoice_id, number=issue_number(uow, "invoice", draft.issue_date), account_id=draft.account_id,
+def _issued(invoice_id: uuid.UUID, number: str, draft: InvoiceDraft, now: datetime) -> Invoice:
+    """The invoice a draft becomes when it is issued with `number`."""
+    return Invoice(
+        id=invoice_id, number=number, account_id=draft.account_id,
         period_start=draft.period.start, period_end=draft.period.end, issue_date=draft.issue_date,
         due_date=draft.due_date, time_zone=draft.period.time_zone, currency=draft.currency,
         net_total=draft.net_total, tax_total=draft.tax_total, gross_total=draft.gross_total,
-        amount_paid=Money.zero(draft.currency), state="sent", created_at=uow.now(),
+        amount_paid=Money.zero(draft.currency), state="sent", created_at=now,
         lines=draft.lines, taxes=draft.taxes,
     )
-    uow.conn.execute(sa.insert(invoice).values(
-        id=inv.id, number=inv.number, account_id=inv.account_id, period_start=inv.period_start,
-        period_end=inv.period_end, issue_date=inv.issue_date, due_date=inv.due_date, time_zone=inv.time_zone,
-        currency=inv.currency, net_total=inv.net_total.amount, tax_total=inv.tax_total.amount,
-        gross_total=inv.gross_total.amount, amount_paid=inv.amount_paid.amount, state=inv.state,
-        created_at=inv.created_at,
-    ))
-    uow.conn.execute(sa.insert(invoice_line), [
+
+
+def _invoice_row(inv: Invoice) -> dict:
+    return {
+        "id": inv.id, "number": inv.number, "account_id": inv.account_id, "period_start": inv.period_start,
+        "period_end": inv.period_end, "issue_date": inv.issue_date, "due_date": inv.due_date,
+        "time_zone": inv.time_zone, "currency": inv.currency, "net_total": inv.net_total.amount,
+        "tax_total": inv.tax_total.amount, "gross_total": inv.gross_total.amount,
+        "amount_paid": inv.amount_paid.amount, "state": inv.state, "created_at": inv.created_at,
+    }
+
+
+def _line_rows(inv: Invoice) -> list[dict]:
+    return [
         {
             "id": line.id, "invoice_id": inv.id, "account_id": inv.account_id, "line_no": line.line_no,
             "kind": line.kind, "description": line.description, "product_id": line.product_id,
@@ -244,25 +252,44 @@ def _save(uow: UnitOfWork, invoice_id: uuid.UUID, draft: InvoiceDraft) -> Invoic
             "currency": inv.currency, "reverses_id": line.reverses_id, "component_id": line.component_id,
         }
         for line in inv.lines
-    ])
-    uow.conn.execute(sa.insert(invoice_tax), [
+    ]
+
+
+def _tax_rows(inv: Invoice) -> list[dict]:
+    return [
         {"invoice_id": inv.id, "account_id": inv.account_id, "tax_category": t.tax_category, "tax_rate": t.tax_rate,
          "taxable_amount": t.taxable.amount, "tax_amount": t.tax.amount, "country": t.country}
         for t in inv.taxes
-    ])
+    ]
+
+
+def _save(uow: UnitOfWork, invoice_id: uuid.UUID, draft: InvoiceDraft) -> Invoice:
+    inv = _issued(invoice_id, issue_number(uow, "invoice", draft.issue_date), draft, uow.now())
+    uow.conn.execute(sa.insert(invoice).values(**_invoice_row(inv)))
+    uow.conn.execute(sa.insert(invoice_line), _line_rows(inv))
+    uow.conn.execute(sa.insert(invoice_tax), _tax_rows(inv))
     return inv
 
 
-def _post(uow: UnitOfWork, inv: Invoice) -> None:
+def _posting(inv: Invoice, posted_at: datetime) -> InvoicePosting:
     def net_of(usage: bool) -> Money:
         return total((line.net for line in inv.lines if (line.kind == "usage") == usage), inv.currency)
 
     # The chart has two revenue accounts: one-time charges, fees, discounts and credits count with recurring.
-    ledger.post_invoice(uow, InvoicePosting(
-        invoice_id=inv.id, account_id=inv.account_id, number=inv.number, posted_at=uow.now(), currency=inv.currency,
+    return InvoicePosting(
+        invoice_id=inv.id, account_id=inv.account_id, number=inv.number, posted_at=posted_at, currency=inv.currency,
         recurring_net=net_of(usage=False).amount, usage_net=net_of(usage=True).amount, tax=inv.tax_total.amount,
         gross=inv.gross_total.amount,
-    ))
+    )
+
+
+def _issued_image(inv: Invoice, period: str) -> dict:
+    """The after-image of the "invoice.issued" audit record."""
+    return {
+        "number": inv.number, "accountId": inv.account_id, "period": period, "currency": inv.currency,
+        "net": inv.net_total.amount, "tax": inv.tax_total.amount, "gross": inv.gross_total.amount,
+        "lines": len(inv.lines),
+    }
 
 
 def _bill(uow: UnitOfWork, account_id: uuid.UUID, period: str) -> tuple[str, Invoice | None]:
@@ -291,14 +318,10 @@ def _bill(uow: UnitOfWork, account_id: uuid.UUID, period: str) -> tuple[str, Inv
     if draft is None:
         return "nothing", None
     inv = _save(uow, invoice_id, draft)
-    _post(uow, inv)
+    ledger.post_invoice(uow, _posting(inv, uow.now()))
     delivery.queue_email(uow, inv)  # sent by the worker after commit (billing/delivery.py)
     uow.emit(ResourceEvent.created(BILL_API, "customerBill", inv.id))
-    audit.record(uow, "invoice.issued", "invoice", inv.id, after={
-        "number": inv.number, "accountId": inv.account_id, "period": period, "currency": inv.currency,
-        "net": inv.net_total.amount, "tax": inv.tax_total.amount, "gross": inv.gross_total.amount,
-        "lines": len(inv.lines),
-    })
+    audit.record(uow, "invoice.issued", "invoice", inv.id, after=_issued_image(inv, period))
     return "created", inv
 
 
@@ -311,31 +334,14 @@ def bill_account(uow: UnitOfWork, account_id: uuid.UUID, period: str) -> Invoice
 
 def run_bill_run(
     engine: sa.Engine, period: str, *, clock: Clock, rounding: str,
-    on_progress: Callable[[int, int], None] | None = None,
+    on_progress: Callable[[int, int], None] | None = None, **options,
 ) -> BillRunSummary:
-    """Bill every active account for `period`, each in its own transaction; `on_progress(done, total)`."""
-    parse_period(period)
-    with unit_of_work(engine, actor="billrun", clock=clock, rounding=rounding) as uow:
-        account_ids = party.active_billing_account_ids(uow)
-    summary = BillRunSummary(period, accounts=len(account_ids))
-    for done, account_id in enumerate(account_ids, start=1):
-        try:
-            with unit_of_work(engine, actor="billrun", clock=clock, rounding=rounding) as uow:
-                outcome, inv = _bill(uow, account_id, period)
-        except DomainError as e:
-            summary.errors.append((account_id, e.message))
-        except Exception as e:  # noqa: BLE001 - one broken account must not stop the others; it is reported
-            summary.errors.append((account_id, f"{type(e).__name__}: {e}"))
-        else:
-            if inv is None:
-                summary.skipped += 1
-            else:
-                summary.invoices_created += outcome == "created"
-                summary.invoices_existing += outcome == "existing"
-                summary.add(inv)
-        if on_progress is not None:
-            on_progress(done, len(account_ids))
-    return summary
+    """Bill every active account for `period` in batches (`billing.billrun.run_bill_run`: `workers`, `batch`,
+    `worker_setup` options); `on_progress(done, total)`."""
+    # Imported here: the batch modules build on this one's helpers.
+    from openbss.billing.billrun import run_bill_run as run
+
+    return run(engine, period, clock=clock, rounding=rounding, on_progress=on_progress, **options)
 
 
 def open_invoices(uow: UnitOfWork, account_id: uuid.UUID) -> list[OpenInvoice]:

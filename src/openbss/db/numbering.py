@@ -28,3 +28,18 @@ def next_number(uow: UnitOfWork, series: str) -> int:
         .values(last_value=number_series.c.last_value + 1)
         .returning(number_series.c.last_value)
     ).scalar_one()
+
+
+def next_numbers(uow: UnitOfWork, series: str, n: int) -> range:
+    """A block of `n` consecutive numbers of the series in one statement (a bill run batch numbers its invoices
+    at once); gapless like `next_number`: the block is consumed only if the caller's transaction commits."""
+    if n <= 0:
+        return range(0)
+    uow.conn.execute(insert(number_series).values(series=series, last_value=0).on_conflict_do_nothing())
+    last = uow.conn.execute(
+        sa.update(number_series)
+        .where(number_series.c.series == series)
+        .values(last_value=number_series.c.last_value + n)
+        .returning(number_series.c.last_value)
+    ).scalar_one()
+    return range(last - n + 1, last + 1)

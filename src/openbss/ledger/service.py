@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import itertools
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -17,7 +17,8 @@ from openbss.audit import service as audit
 from openbss.core.errors import Conflict, InvalidValue
 from openbss.core.ids import new_id
 from openbss.core.money import Money
-from openbss.db.numbering import next_number
+from openbss.db.bulk import copy_rows
+from openbss.db.numbering import next_number, next_numbers
 from openbss.db.uow import UnitOfWork
 from openbss.ledger.model import (
     AR,
@@ -119,6 +120,39 @@ def post(uow: UnitOfWork, entry: JournalEntry) -> PostedEntry:
 
 def post_invoice(uow: UnitOfWork, posting: InvoicePosting) -> PostedEntry:
     return post(uow, posting.entry())
+
+
+def post_invoices(uow: UnitOfWork, postings: Sequence[InvoicePosting]) -> list[PostedEntry]:
+    """Append the entries of invoices issued in this transaction (a bill run batch), in the order given: one
+    chain lock, one block of seqs, the hashes chained in Python, then one COPY each for entries, lines and
+    audit records. The invoices are new, so there is no re-post to compare with (UNIQUE(source) still guards)."""
+    if not postings:
+        return []
+    uow.advisory_lock("ledger", "chain")
+    prev_hash = uow.conn.execute(
+        sa.select(journal_entry.c.hash).order_by(journal_entry.c.seq.desc()).limit(1)
+    ).scalar_one_or_none() or GENESIS_HASH
+    posted = []
+    for seq, posting in zip(next_numbers(uow, "journal", len(postings)), postings, strict=True):
+        entry = posting.entry()
+        posted.append(PostedEntry(id=new_id(), seq=seq, prev_hash=prev_hash, hash=entry_hash(prev_hash, entry),
+                                  entry=entry))
+        prev_hash = posted[-1].hash
+    now = uow.now()
+    copy_rows(uow, journal_entry, [
+        {"id": p.id, "created_at": now, "seq": p.seq, "prev_hash": p.prev_hash, "hash": p.hash,
+         **{k: getattr(p.entry, k) for k in _ENTRY_COLUMNS}}
+        for p in posted
+    ])
+    copy_rows(uow, journal_line, [
+        {"id": new_id(), "entry_id": p.id, "account_id": p.entry.account_id, "gl_account": l.gl_account,
+         "debit": l.debit, "credit": l.credit, "currency": p.entry.currency}
+        for p in posted for l in p.entry.lines
+    ])
+    audit.record_many(uow, "journalEntry.posted", "journalEntry", [
+        (p.id, {"seq": p.seq, "hash": p.hash, "description": p.entry.description, **p.entry.facts()}) for p in posted
+    ])
+    return posted
 
 
 def post_payment(uow: UnitOfWork, posting: PaymentPosting) -> PostedEntry:

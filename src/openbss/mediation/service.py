@@ -502,6 +502,91 @@ def claim_unbilled_usage(
     return totals
 
 
+# `claim_unbilled_usage` for a batch of accounts in one statement: every account's usage and adjustments dated
+# before its own `before` are marked for its own invoice, through a mapping unnested from three arrays.
+_CLAIM_FOR_ACCOUNTS = sa.text("""
+WITH m AS (
+  SELECT * FROM unnest(CAST(:accounts AS uuid[]), CAST(:befores AS timestamptz[]), CAST(:invoices AS uuid[]))
+    AS m(account_id, before, invoice_id)
+), claimed AS (
+  UPDATE usage u SET status = 'billed', invoice_id = m.invoice_id FROM m
+  WHERE u.account_id = m.account_id AND u.status = 'rated' AND u.usage_date < m.before
+  RETURNING u.account_id, u.product_id, u.usage_type, u.unit, u.late, u.quantity, u.charge, u.currency
+), adjusted AS (
+  UPDATE usage_adjustment a SET status = 'billed', invoice_id = m.invoice_id FROM m
+  WHERE a.account_id = m.account_id AND a.status = 'rated' AND a.usage_date < m.before
+  RETURNING a.account_id, a.product_id, a.usage_type, a.unit, a.amount, a.currency
+)
+SELECT * FROM (
+  SELECT account_id, product_id, usage_type, unit, late, currency, false AS adjustment, count(*) AS count,
+         sum(quantity) AS quantity, sum(charge) AS amount
+  FROM claimed GROUP BY account_id, product_id, usage_type, unit, late, currency
+  UNION ALL
+  SELECT account_id, product_id, usage_type, unit, false, currency, true, count(*), CAST(0 AS NUMERIC(24, 6)),
+         sum(amount)
+  FROM adjusted GROUP BY account_id, product_id, usage_type, unit, currency
+) t ORDER BY account_id, product_id, usage_type, adjustment, late
+""")
+
+
+def claim_unbilled_usage_for_accounts(
+    uow: UnitOfWork, claims: Mapping[uuid.UUID, tuple[datetime, uuid.UUID]]
+) -> dict[uuid.UUID, list[UsageTotal]]:
+    """Phase one of `claim_unbilled_usage` for many accounts at once ({account: (before, invoice_id)}): mark the
+    rows and return their totals per account (accounts with none are absent), in one statement. A bill run batch
+    then generates its invoices, gives back the claims of the accounts whose invoice failed
+    (`release_usage_claims`) and records the others (`record_usage_claims`): together the same effect as one
+    `claim_unbilled_usage` per kept account."""
+    if not claims:
+        return {}
+    accounts = list(claims)
+    rows = uow.conn.execute(_CLAIM_FOR_ACCOUNTS, {
+        "accounts": accounts, "befores": [claims[a][0] for a in accounts], "invoices": [claims[a][1] for a in accounts],
+    })
+    found: dict[uuid.UUID, list[UsageTotal]] = {}
+    for r in rows:
+        found.setdefault(r.account_id, []).append(UsageTotal(
+            r.product_id, r.usage_type, r.unit, r.count, r.quantity, Money(r.amount, r.currency), r.late, r.adjustment
+        ))
+    return found
+
+
+def release_usage_claims(uow: UnitOfWork, invoice_ids: Iterable[uuid.UUID]) -> None:
+    """Give back usage and adjustments claimed (`claim_unbilled_usage_for_accounts`) for invoices that will not
+    be written: they are rated and unbilled again, as if never claimed."""
+    ids = list(invoice_ids)
+    if not ids:
+        return
+    for table in (usage, usage_adjustment):
+        uow.conn.execute(
+            sa.update(table).where(table.c.invoice_id.in_(ids), table.c.status == "billed")
+            .values(status="rated", invoice_id=None)
+        )
+
+
+def record_usage_claims(
+    uow: UnitOfWork, claims: Mapping[uuid.UUID, tuple[datetime, uuid.UUID]],
+    totals: Mapping[uuid.UUID, Sequence[UsageTotal]],
+) -> None:
+    """Phase two for the kept claims: each account counts as billed through its `before` (usage dated earlier
+    that arrives later is late), and each invoice with usage gets its "usage.billed" audit record."""
+    if not claims:
+        return
+    billed = insert(usage_billed_through).values(
+        [{"account_id": a, "billed_until": before} for a, (before, _) in claims.items()]
+    )
+    uow.conn.execute(billed.on_conflict_do_update(
+        index_elements=["account_id"],
+        set_={"billed_until": sa.func.greatest(usage_billed_through.c.billed_until, billed.excluded.billed_until)},
+    ))
+    audit.record_many(uow, "usage.billed", "invoice", [
+        (invoice_id, {"accountId": account_id, "records": sum(t.count for t in found if not t.adjustment),
+                      "late": sum(t.count for t in found if t.late),
+                      "adjustments": sum(t.count for t in found if t.adjustment)})
+        for account_id, (_, invoice_id) in claims.items() if (found := totals.get(account_id))
+    ])
+
+
 def usage_to_rerate(
     uow: UnitOfWork, start: datetime, end: datetime, account_id: uuid.UUID | None, after: uuid.UUID | None,
     limit: int,

@@ -11,7 +11,7 @@ inProgress. Every change to a product is an audited row change plus a dated prod
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -921,3 +921,33 @@ def products_for_account(uow: UnitOfWork, account_id: uuid.UUID) -> list[Product
         sa.select(product).where(product.c.account_id == account_id).order_by(product.c.start_at, product.c.id)
     )
     return [_product(r) for r in rows]
+
+
+def products_for_accounts(uow: UnitOfWork, account_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[Product]]:
+    """`products_for_account` for many accounts in one query (a bill run batch); accounts without any are absent."""
+    rows = uow.conn.execute(
+        sa.select(product).where(product.c.account_id.in_(set(account_ids)))
+        .order_by(product.c.account_id, product.c.start_at, product.c.id)
+    )
+    found: dict[uuid.UUID, list[Product]] = {}
+    for r in rows:
+        found.setdefault(r.account_id, []).append(_product(r))
+    return found
+
+
+def product_events_for_accounts(
+    uow: UnitOfWork, until: Mapping[uuid.UUID, datetime]
+) -> dict[uuid.UUID, list[ProductEvent]]:
+    """`product_events` for many accounts in one query, each up to its own `until[account]`."""
+    if not until:
+        return {}
+    rows = uow.conn.execute(
+        sa.select(product_event)
+        .where(product_event.c.account_id.in_(set(until)), product_event.c.at < max(until.values()))
+        .order_by(product_event.c.account_id, product_event.c.at, product_event.c.id)
+    )
+    found: dict[uuid.UUID, list[ProductEvent]] = {}
+    for r in rows:
+        if r.at < until[r.account_id]:
+            found.setdefault(r.account_id, []).append(ProductEvent(**r._mapping))
+    return found

@@ -281,6 +281,12 @@ def get_customer(uow: UnitOfWork, customer_id: uuid.UUID, *, field: str | None =
     return _customer(row)
 
 
+def customer_segments(uow: UnitOfWork, customer_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str | None]:
+    """The segment of many customers in one query (a bill run batch reads it for loyalty discounts)."""
+    rows = uow.conn.execute(sa.select(customer.c.id, customer.c.segment).where(customer.c.id.in_(set(customer_ids))))
+    return {r.id: r.segment for r in rows}
+
+
 def list_customers(uow: UnitOfWork, filters: dict[str, str], offset: int, limit: int) -> tuple[list[Customer], int]:
     rows, total = paged(uow.conn, _CUSTOMER_ROW.where(*_conditions(CUSTOMER_FILTERS, filters)), offset, limit,
                         customer.c.id)

@@ -1,0 +1,30 @@
+"""Bulk writes with PostgreSQL COPY, inside the caller's transaction (a bill run batch writes thousands of rows).
+
+`copy_rows(uow, table, rows)` streams dicts keyed by column name into `COPY table (columns) FROM STDIN`; the
+columns are the keys of the first row (every row has the same keys). Values are adapted by psycopg as for any
+statement (uuid, Decimal, date, aware datetime, None); JSON columns take their JSON text. COPY runs on the
+unit of work's own connection, so the rows commit or roll back with everything else the use case wrote.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from psycopg import sql
+
+from openbss.db.uow import UnitOfWork
+
+
+def copy_rows(uow: UnitOfWork, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    if not rows:
+        return
+    columns = list(rows[0])
+    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(table.name), sql.SQL(", ").join(map(sql.Identifier, columns))
+    )
+    cursor = uow.conn.connection.driver_connection.cursor()
+    with cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row([row[c] for c in columns])
