@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from openbss.audit import service as audit
@@ -60,38 +61,40 @@ def install_sink(base_url: str) -> None:
 
 
 def write_outbox(uow: UnitOfWork) -> None:
+    """The transaction's events as outbox rows and their fan-out to matching listeners: two statements per
+    commit, whatever the number of events (a bill run batch emits one per invoice)."""
     events = uow.take_events()
     if not events:
         return
-    for event in events:
-        _write(uow, event)
+    now = uow.now()
+    rows = [_row(uow, event, now) for event in events]
+    uow.conn.execute(sa.insert(outbox_event), rows)
+    e = sa.func.unnest(
+        sa.bindparam("ids", [r["id"] for r in rows], type_=ARRAY(outbox_event.c.id.type)),
+        sa.bindparam("apis", [r["api"] for r in rows], type_=ARRAY(sa.Text)),
+        sa.bindparam("types", [r["event_type"] for r in rows], type_=ARRAY(sa.Text)),
+    ).table_valued("id", "api", "event_type").render_derived()
+    at = sa.literal(now, event_delivery.c.created_at.type)
+    matching = sa.select(e.c.id, hub_listener.c.id, at, sa.literal("pending"), sa.literal(0), at).join(
+        hub_listener, sa.and_(hub_listener.c.api == e.c.api, sa.or_(
+            hub_listener.c.event_types.is_(None), e.c.event_type == sa.any_(hub_listener.c.event_types))))
+    uow.conn.execute(sa.insert(event_delivery).from_select(
+        ["event_id", "listener_id", "created_at", "status", "attempts", "next_attempt_at"], matching
+    ))
     uow.conn.execute(sa.select(sa.func.pg_notify(CHANNEL, "")))
 
 
-def _write(uow: UnitOfWork, event: ResourceEvent) -> None:
+def _row(uow: UnitOfWork, event: ResourceEvent, now: datetime) -> dict[str, Any]:
     resource = _sink.resources.get((event.api, event.resource_type))
     if resource is None:
         raise LookupError(f"no resource {event.resource_type!r} of API {event.api!r} is registered with the "
                           f"events sink; cannot render {event.event_type} (see openbss.api.events)")
     current = event.last if event.last is not None else resource.get(uow, event.resource_id)
-    event_id, now = new_id(), uow.now()
+    event_id = new_id()
     payload = envelope(event, event_id, now.isoformat().replace("+00:00", "Z"),
                        resource.shape(current, _sink.base_url))
-    uow.conn.execute(sa.insert(outbox_event).values(
-        id=event_id, created_at=now, api=event.api, resource_type=event.resource_type,
-        resource_id=event.resource_id, event_type=event.event_type, payload=payload,
-    ))
-    at = sa.literal(now, event_delivery.c.created_at.type)
-    matching = sa.select(
-        sa.literal(event_id, outbox_event.c.id.type), hub_listener.c.id, at, sa.literal("pending"), sa.literal(0), at,
-    ).where(
-        hub_listener.c.api == event.api,
-        sa.or_(hub_listener.c.event_types.is_(None),
-               sa.literal(event.event_type) == sa.any_(hub_listener.c.event_types)),
-    )
-    uow.conn.execute(sa.insert(event_delivery).from_select(
-        ["event_id", "listener_id", "created_at", "status", "attempts", "next_attempt_at"], matching
-    ))
+    return {"id": event_id, "created_at": now, "api": event.api, "resource_type": event.resource_type,
+            "resource_id": event.resource_id, "event_type": event.event_type, "payload": payload}
 
 
 # --- hub listeners -------------------------------------------------------------------------------------------
