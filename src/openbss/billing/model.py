@@ -303,19 +303,21 @@ def charged_spans(product: Product, events: Sequence[ProductEvent], time_zone: s
     return [s for s in spans if s.end is None or s.start < s.end]
 
 
-def _days(start: date, end: date) -> set[date]:
-    return {start + timedelta(days=i) for i in range((end - start).days)}
+def _days(start: date, end: date) -> set[int]:
+    """The days of [start, end) as proleptic ordinals (`date.toordinal`): a bill run builds and compares these
+    sets for every product, and sets of ints cost a fraction of sets of dates."""
+    return set(range(start.toordinal(), end.toordinal()))
 
 
-def _ranges(days: Iterable[date]) -> list[tuple[date, date]]:
-    """Contiguous [start, end) ranges of a set of days, in date order."""
-    result: list[tuple[date, date]] = []
+def _ranges(days: Iterable[int]) -> list[tuple[date, date]]:
+    """Contiguous [start, end) date ranges of a set of day ordinals, in date order."""
+    result: list[list[int]] = []
     for day in sorted(days):
         if result and result[-1][1] == day:
-            result[-1] = (result[-1][0], day + timedelta(days=1))
+            result[-1][1] = day + 1
         else:
-            result.append((day, day + timedelta(days=1)))
-    return result
+            result.append([day, day + 1])
+    return [(date.fromordinal(a), date.fromordinal(b)) for a, b in result]
 
 
 def _periods_between(first: BillPeriod, later: BillPeriod) -> int:
@@ -460,12 +462,12 @@ def _reversal(ctx: _Context, line: InvoiceLine, start: date, end: date) -> _Char
 
 
 def _chunks(ctx: _Context, period: BillPeriod, spans: Sequence[Span], component: ProductOffering, index: int,
-    todo: set[date], due: set[date]) -> list[_Chunk]:
+    todo: set[int], due: set[int]) -> list[_Chunk]:
     """The days of `todo` (due, not billed; `spans` are the product's on one offering) that the invoice for `period` charges for `component`, cut at the
     terms of its price. In advance a term is billed once it starts before the next period ends (the invoice
     whose next period starts it; a term already running, e.g. at activation, is caught up at once). In arrears
     a term is billed once it has ended by the end of `period`, or when none of its days after `period` is
-    `due` (the product stopped). So a day or week price counts each day or week in the bill period it starts
+    `due` (the product stopped). Days are ordinals (`_days`). So a day or week price counts each day or week in the bill period it starts
     in (in advance) or ends in (in arrears)."""
     tz, bcd = ctx.payer.time_zone, ctx.payer.bill_cycle_day
     through = period.next()
@@ -516,7 +518,7 @@ def _recurring(ctx: _Context, period: BillPeriod, product: Product, existing: Se
     tz, bcd = ctx.payer.time_zone, ctx.payer.bill_cycle_day
     spans = charged_spans(product, ctx.subject.events, tz)
     mine = [line for line in existing if line.product_id == product.id and line.service_start is not None]
-    reversed_days: dict[uuid.UUID, set[date]] = {}
+    reversed_days: dict[uuid.UUID, set[int]] = {}
     for line in mine:
         if line.reverses_id is not None:
             reversed_days.setdefault(line.reverses_id, set()).update(_days(line.service_start, line.service_end))
@@ -524,7 +526,7 @@ def _recurring(ctx: _Context, period: BillPeriod, product: Product, existing: Se
               for line in mine if line.reverses_id is None and line.kind in PRORATED_KINDS}
     # Days are due up to the end of the longest term this invoice may bill; open spans stop there.
     limit = local_date(events_horizon(period), tz)
-    due: dict[uuid.UUID, set[date]] = {}
+    due: dict[uuid.UUID, set[int]] = {}
     for span in spans:
         due.setdefault(span.offering_id, set()).update(_days(span.start, limit if span.end is None else span.end))
     keyed: list[tuple[tuple, list[_Charge]]] = []
@@ -532,7 +534,7 @@ def _recurring(ctx: _Context, period: BillPeriod, product: Product, existing: Se
         if line.id in billed:
             for start, end in _ranges(billed[line.id] - due.get(line.offering_id, set())):
                 keyed.append(((period_containing(start, bcd, tz).start, 0, i, start), [_reversal(ctx, line, start, end)]))
-    covered: dict[tuple[uuid.UUID, uuid.UUID | None], set[date]] = {}
+    covered: dict[tuple[uuid.UUID, uuid.UUID | None], set[int]] = {}
     for line in mine:
         if line.id in billed and line.kind == "recurring":
             covered.setdefault((line.offering_id, line.component_id), set()).update(billed[line.id])
