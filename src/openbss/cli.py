@@ -51,9 +51,9 @@ def main() -> None:
 
 
 def _engine():
-    from openbss.db.engine import get_engine
+    from openbss.db.engine import migrated_engine
 
-    return get_engine(load_settings())
+    return migrated_engine()
 
 
 @db_app.command("upgrade")
@@ -62,7 +62,6 @@ def db_upgrade() -> None:
     from openbss.db import migrate
 
     engine = _engine()
-    migrate.upgrade(engine)
     console.print(f"database at revision [bold]{migrate.current(engine)}[/]")
 
 
@@ -74,11 +73,9 @@ def apikey_create(
     """Create an API key and print it once. Only its hash is stored."""
     from openbss.auth.service import create_api_key
     from openbss.core.ids import new_id
-    from openbss.db import migrate
     from openbss.db.uow import unit_of_work
 
     engine = _engine()
-    migrate.upgrade(engine)
     with unit_of_work(engine, actor="cli") as uow:
         key = create_api_key(uow, name or f"{role}-{new_id().hex[-6:]}", role)
     typer.echo(key)
@@ -162,11 +159,9 @@ def serve(
     import uvicorn
 
     from openbss.api.app import create_app
-    from openbss.db import migrate
 
     settings = load_settings()
     engine = _engine()
-    migrate.upgrade(engine)
     uvicorn.run(create_app(engine=engine, settings=settings), host=host or settings.host, port=port or settings.port)
 
 
@@ -186,11 +181,9 @@ def worker(
     import httpx
 
     from openbss.core.clock import SystemClock
-    from openbss.db import migrate
     from openbss.jobs import relay, schedule
 
     engine = _engine()
-    migrate.upgrade(engine)
     clock = SystemClock()
     if once:
         # The jobs first: the events they emit are delivered in the same run.
@@ -246,9 +239,10 @@ def demo(
 
     from openbss import demo as sample
     from openbss.db import migrate
+    from openbss.db.engine import get_engine
 
     settings = load_settings()
-    engine = _engine()
+    engine = get_engine(settings)  # not migrated yet: --reset drops everything first
     if reset:
         migrate.downgrade(engine)
         (settings.home / "demo-api-key").unlink(missing_ok=True)

@@ -75,17 +75,14 @@ def billrun(
 ) -> None:
     """Bill every active account for a closed bill cycle period (safe to run twice)."""
     from openbss.config import load_settings
-    from openbss.db import migrate
-    from openbss.db.engine import get_engine
+    from openbss.db.engine import migrated_engine
 
     try:
         parse_period(period, "--period")
     except InvalidValue as e:
         raise typer.BadParameter(e.message, param_hint="--period") from None
-    settings = load_settings()
-    engine = get_engine(settings)
-    migrate.upgrade(engine)
-    summary = run_with_progress(engine, period, clock=SystemClock(), rounding=settings.rounding, workers=workers,
+    engine = migrated_engine()
+    summary = run_with_progress(engine, period, clock=SystemClock(), rounding=load_settings().rounding, workers=workers,
                                 batch=batch, worker_setup=_prepare_worker if workers > 1 else None)
     if summary.errors:
         raise typer.Exit(1)

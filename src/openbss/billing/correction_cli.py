@@ -21,21 +21,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from openbss.db.engine import migrated_engine
 from openbss.terminal import figures
 
 creditnote_app = typer.Typer(help="Credit notes: corrections of issued invoices.", no_args_is_help=True)
 dispute_app = typer.Typer(help="Disputes on invoice lines, held out of collections while open.", no_args_is_help=True)
 console = Console()
 
-
-def _engine():
-    from openbss.config import load_settings
-    from openbss.db import migrate
-    from openbss.db.engine import get_engine
-
-    engine = get_engine(load_settings())
-    migrate.upgrade(engine)
-    return engine
 
 
 def _run(actor: str, work: Callable):
@@ -44,7 +36,7 @@ def _run(actor: str, work: Callable):
     from openbss.db.uow import unit_of_work
 
     try:
-        with unit_of_work(_engine(), actor=actor) as uow:
+        with unit_of_work(migrated_engine(), actor=actor) as uow:
             return work(uow)
     except DomainError as e:
         typer.echo(e.message, err=True)

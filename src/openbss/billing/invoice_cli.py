@@ -24,20 +24,12 @@ from openbss.billing.documents.pdf import CALL_DETAIL_LIMIT
 from openbss.billing.periods import parse_period
 from openbss.core.errors import DomainError, InvalidValue
 from openbss.core.ids import parse_id
+from openbss.db.engine import migrated_engine
 from openbss.terminal import figures
 
 invoice_app = typer.Typer(help="Issued invoices as documents: PDF, UBL, CII, Factur-X.", no_args_is_help=True)
 console = Console()
 
-
-def _engine() -> sa.Engine:
-    from openbss.config import load_settings
-    from openbss.db import migrate
-    from openbss.db.engine import get_engine
-
-    engine = get_engine(load_settings())
-    migrate.upgrade(engine)
-    return engine
 
 
 def export_with_progress(engine: sa.Engine, fmt: str, out: Path, *, period: str | None = None,
@@ -84,7 +76,7 @@ def export(
         account_id = parse_id(account, "--account") if account is not None else None
     except InvalidValue as e:
         raise typer.BadParameter(e.message) from None
-    summary = export_with_progress(_engine(), fmt, out, period=period, account_id=account_id,
+    summary = export_with_progress(migrated_engine(), fmt, out, period=period, account_id=account_id,
                                    call_detail_limit=call_detail_limit)
     if summary.errors:
         raise typer.Exit(1)
@@ -108,7 +100,7 @@ def validate(
     with Progress(*columns, console=console, transient=True) as progress:
         task = progress.add_task("validating", total=None)
         summary = documents.validate_documents(
-            _engine(), period=period, account_id=account_id,
+            migrated_engine(), period=period, account_id=account_id,
             on_progress=lambda done, total: progress.update(task, completed=done, total=total))
     console.print(figures("e-invoice validation (EN 16931, Peppol BIS 3)", [
         ("invoices", summary.invoices), ("documents checked", summary.documents),
@@ -127,7 +119,7 @@ def show(number: str = typer.Argument(..., help="the invoice number, e.g. INV-20
     from openbss.db.uow import unit_of_work
 
     try:
-        with unit_of_work(_engine(), actor="cli") as uow:
+        with unit_of_work(migrated_engine(), actor="cli") as uow:
             doc = document_of(uow, documents.invoice_id_of(uow, number))
     except DomainError as e:
         typer.echo(f"error: {e.message}", err=True)
@@ -169,7 +161,7 @@ def deliveries(
     from openbss.db.uow import unit_of_work
 
     try:
-        with unit_of_work(_engine(), actor="cli") as uow:
+        with unit_of_work(migrated_engine(), actor="cli") as uow:
             rows = delivery.list_deliveries(uow, status=state, limit=limit)
     except InvalidValue as e:
         raise typer.BadParameter(e.message, param_hint="--state") from None

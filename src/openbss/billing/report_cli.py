@@ -33,15 +33,12 @@ def tax(
     output: str = typer.Option("table", "--format", help="table or csv"),
 ) -> None:
     """Taxable amount, tax and documents per jurisdiction, tax category and rate for one month."""
-    from openbss.config import load_settings
-    from openbss.db import migrate
-    from openbss.db.engine import get_engine
+    from openbss.db.engine import migrated_engine
     from openbss.db.uow import unit_of_work
 
     if output not in ("table", "csv"):
         raise typer.BadParameter(f"{output!r} is not table or csv", param_hint="--format")
-    engine = get_engine(load_settings())
-    migrate.upgrade(engine)
+    engine = migrated_engine()
     try:
         with unit_of_work(engine, actor="cli") as uow:
             rows = tax_report(uow, period, country.upper() if country else None)

@@ -8,19 +8,11 @@ import typer
 from rich.console import Console
 
 from openbss.catalog.io import export_yaml, import_yaml
+from openbss.db.engine import migrated_engine
 
 catalog_app = typer.Typer(help="The product catalog as code (YAML).", no_args_is_help=True)
 console = Console()
 
-
-def _engine():
-    from openbss.config import load_settings
-    from openbss.db import migrate
-    from openbss.db.engine import get_engine
-
-    engine = get_engine(load_settings())
-    migrate.upgrade(engine)
-    return engine
 
 
 @catalog_app.command("import")
@@ -31,7 +23,7 @@ def import_file(
     none (each problem is printed with its line, path and value; exit status 1)."""
     from openbss.db.uow import unit_of_work
 
-    with unit_of_work(_engine(), actor="cli") as uow:
+    with unit_of_work(migrated_engine(), actor="cli") as uow:
         report = import_yaml(uow, file)
     for p in report.problems:
         console.print(str(p), markup=False, highlight=False, soft_wrap=True)
@@ -50,7 +42,7 @@ def export_file(
     """Write the whole catalog as YAML, in the form `openbss catalog import` reads."""
     from openbss.db.uow import unit_of_work
 
-    with unit_of_work(_engine(), actor="cli") as uow:
+    with unit_of_work(migrated_engine(), actor="cli") as uow:
         text = export_yaml(uow)
     if file is None:
         typer.echo(text, nl=False)
@@ -69,7 +61,7 @@ def experiment(name: str = typer.Argument(..., help="the pricing experiment's na
     from openbss.db.uow import unit_of_work
 
     try:
-        with unit_of_work(_engine(), actor="cli") as uow:
+        with unit_of_work(migrated_engine(), actor="cli") as uow:
             uptake = experiment_uptake(uow, name)
     except NotFound as e:
         console.print(f"error: {e.message}", markup=False)

@@ -43,3 +43,13 @@ def set_engine(engine: sa.Engine | None) -> None:
     """Point the process at a given engine (tests, or a tool that manages its own server)."""
     global _engine
     _engine = engine
+
+
+def migrated_engine() -> sa.Engine:
+    """The process's engine (settings from the environment) on a database upgraded to the newest schema: how every
+    command that reads or writes data starts."""
+    from openbss.db import migrate  # alembic is loaded by the commands that touch data only
+
+    engine = get_engine(load_settings())
+    migrate.upgrade(engine)
+    return engine

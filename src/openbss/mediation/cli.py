@@ -18,6 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from openbss.core.clock import Clock, SystemClock
+from openbss.db.engine import migrated_engine
 from openbss.db.uow import unit_of_work
 from openbss.mediation import correlation, quarantine
 from openbss.mediation.bulk import import_csv
@@ -35,15 +36,6 @@ REPROCESS_CHUNK = 1000
 def usage() -> None:
     """Usage records: import CDR files and rate them; the quarantine of rejected records."""
 
-
-def _engine() -> sa.Engine:
-    from openbss.config import load_settings
-    from openbss.db import migrate
-    from openbss.db.engine import get_engine
-
-    engine = get_engine(load_settings())
-    migrate.upgrade(engine)
-    return engine
 
 
 def _shown(value: object) -> str:
@@ -97,7 +89,7 @@ def import_file(
     Rows already stored are skipped, so an interrupted import can simply be run again."""
     from openbss.core.errors import InvalidValue
 
-    engine = _engine()
+    engine = migrated_engine()
     try:
         result = import_with_progress(engine, file, source=source, console=console, batch_size=batch_size)
     except InvalidValue as exc:
@@ -137,7 +129,7 @@ def list_quarantine(
     limit: int = typer.Option(50, min=1, help="entries to list after the counts"),
 ) -> None:
     """Rejected usage records: how many per reason, then the entries."""
-    show_quarantine(_engine(), status=None if status == "any" else status, source=source, limit=limit,
+    show_quarantine(migrated_engine(), status=None if status == "any" else status, source=source, limit=limit,
                     console=console)  # fmt: skip
 
 
@@ -195,7 +187,7 @@ def reprocess_entries(
     if not (source or ids or reason_contains or all_open):
         console.print("name entries: --id, --source, --reason-contains, or --all")
         raise typer.Exit(2)
-    reprocess_with_progress(_engine(), ids=[parse_id(i, "--id") for i in ids] or None, source=source,
+    reprocess_with_progress(migrated_engine(), ids=[parse_id(i, "--id") for i in ids] or None, source=source,
                             reason_contains=reason_contains, console=console)  # fmt: skip
 
 
@@ -208,7 +200,7 @@ def discard_entries(
     records that are not to be billed)."""
     from openbss.core.ids import parse_id
 
-    with unit_of_work(_engine(), actor="cli", clock=SystemClock()) as uow:
+    with unit_of_work(migrated_engine(), actor="cli", clock=SystemClock()) as uow:
         count = quarantine.discard(uow, [parse_id(i, "--id") for i in ids], reason)
     console.print(f"discarded {count} of {len(ids)} entries (the others were not open)")
 
@@ -262,5 +254,5 @@ def partials(
     if flush and older_than is None:
         console.print("--flush needs --older-than: calls still being received must not be flushed")
         raise typer.Exit(2)
-    show_partials(_engine(), older_than=None if older_than is None else _duration(older_than), source=source,
+    show_partials(migrated_engine(), older_than=None if older_than is None else _duration(older_than), source=source,
                   flush=flush, clock=SystemClock(), console=console, limit=limit)  # fmt: skip

@@ -14,6 +14,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from openbss.db.engine import migrated_engine
+
 rating_app = typer.Typer(help="Rating: stored rate tables, rerating.", no_args_is_help=True)
 table_app = typer.Typer(help="Rate tables (zones, prefixes, rates, bands) in immutable versions.",
                         no_args_is_help=True)
@@ -24,15 +26,6 @@ console = Console()
 def _say(text: str) -> None:
     console.print(text, markup=False, highlight=False, soft_wrap=True)
 
-
-def _engine():
-    from openbss.config import load_settings
-    from openbss.db import migrate
-    from openbss.db.engine import get_engine
-
-    engine = get_engine(load_settings())
-    migrate.upgrade(engine)
-    return engine
 
 
 @table_app.command("import")
@@ -46,7 +39,7 @@ def import_table(
     from openbss.rating import store
 
     try:
-        with unit_of_work(_engine(), actor="cli") as uow:
+        with unit_of_work(migrated_engine(), actor="cli") as uow:
             version, created = store.import_file(uow, file, name)
             table = store.load(uow, version)
     except DomainError as e:
@@ -63,7 +56,7 @@ def list_tables() -> None:
     from openbss.db.uow import unit_of_work
     from openbss.rating import store
 
-    with unit_of_work(_engine(), actor="cli") as uow:
+    with unit_of_work(migrated_engine(), actor="cli") as uow:
         tables = store.list_tables(uow)
     out = Table(title=f"{len(tables)} rate table(s)")
     for column in ("name", "version", "versions", "currency", "imported"):
@@ -84,7 +77,7 @@ def show_table(
     from openbss.rating import store
 
     try:
-        with unit_of_work(_engine(), actor="cli") as uow:
+        with unit_of_work(migrated_engine(), actor="cli") as uow:
             found = store.get_version(uow, name, version)
             table = store.load(uow, found)
     except NotFound as e:
@@ -142,7 +135,7 @@ def rerate_usage(
     columns = (SpinnerColumn(), TextColumn("{task.description}: {task.completed} records"))
     try:
         account_id = parse_id(account, "--account") if account else None
-        with Progress(*columns, console=console) as progress, unit_of_work(_engine(), actor="cli") as uow:
+        with Progress(*columns, console=console) as progress, unit_of_work(migrated_engine(), actor="cli") as uow:
             task = progress.add_task("rerating")
             result = rerate(uow, since, until, account_id, dry_run,
                             on_batch=lambda n: progress.advance(task, n))

@@ -7,20 +7,12 @@ from __future__ import annotations
 import typer
 from rich.console import Console
 
+from openbss.db.engine import migrated_engine
 from openbss.terminal import figures
 
 seller_app = typer.Typer(help="The seller profile printed on every invoice (EN 16931 seller).", no_args_is_help=True)
 console = Console()
 
-
-def _engine():
-    from openbss.config import load_settings
-    from openbss.db import migrate
-    from openbss.db.engine import get_engine
-
-    engine = get_engine(load_settings())
-    migrate.upgrade(engine)
-    return engine
 
 
 def _print(profile) -> None:
@@ -43,7 +35,7 @@ def show() -> None:
     from openbss.seller import service
 
     try:
-        with unit_of_work(_engine(), actor="cli") as uow:
+        with unit_of_work(migrated_engine(), actor="cli") as uow:
             profile = service.get_seller(uow)
     except DomainError as e:
         typer.echo(e.message, err=True)
@@ -76,7 +68,7 @@ def set_(
 
     given = {k: (v or None) for k, v in locals().items() if k in service.SETTABLE and v is not None}
     try:
-        with unit_of_work(_engine(), actor="cli") as uow:
+        with unit_of_work(migrated_engine(), actor="cli") as uow:
             profile = service.set_seller(uow, given)
     except DomainError as e:
         typer.echo(e.message, err=True)

@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from openbss.core.errors import InvalidValue
+from openbss.db.engine import migrated_engine
 from openbss.mediation.collectors.formats import FORMATS
 from openbss.mediation.collectors.spool import FileResult
 
@@ -27,15 +28,6 @@ if TYPE_CHECKING:  # the NATS client is imported by `consume` only
 mediation_app = typer.Typer(help="Mediation: collect usage from spool directories and streams.", no_args_is_help=True)
 console = Console()
 
-
-def _engine():
-    from openbss.config import load_settings
-    from openbss.db import migrate
-    from openbss.db.engine import get_engine
-
-    engine = get_engine(load_settings())
-    migrate.upgrade(engine)
-    return engine
 
 
 def _stop_on_signals():
@@ -82,7 +74,7 @@ def watch(
         decode = decoder(format, source=source, tz=tz)
     except InvalidValue as exc:
         raise typer.BadParameter(exc.message) from None
-    spool = Spool(_engine(), directory, decode, SystemClock(), actor="mediation-watch")
+    spool = Spool(migrated_engine(), directory, decode, SystemClock(), actor="mediation-watch")
 
     if once:
         results = spool.process_pending()
@@ -130,7 +122,7 @@ def consume(
     from openbss.core.clock import SystemClock
     from openbss.mediation import stream as intake
 
-    engine = _engine()
+    engine = migrated_engine()
     # A service stops on SIGTERM or Ctrl-C after the batch in hand; --once is stopped as any command is.
     stop = threading.Event() if once else _stop_on_signals()
     started = time.monotonic()
