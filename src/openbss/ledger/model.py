@@ -130,7 +130,6 @@ class InvoicePosting:
     gross: Decimal
 
     def entry(self) -> JournalEntry:
-        zero = Decimal(0)
         return JournalEntry(
             source_type="invoice",
             source_id=self.invoice_id,
@@ -138,13 +137,14 @@ class InvoicePosting:
             currency=self.currency,
             posted_at=self.posted_at,
             description=f"Invoice {self.number}",
-            lines=_lines(
-                (AR, self.gross, zero),
-                _credit(REVENUE_RECURRING, self.recurring_net),
-                _credit(REVENUE_USAGE, self.usage_net),
-                _credit(VAT, self.tax),
-            ),
+            lines=_lines(*_sale(self.gross, self.recurring_net, self.usage_net, self.tax)),
         )
+
+
+def _sale(gross: Decimal, recurring_net: Decimal, usage_net: Decimal, tax: Decimal) -> list[tuple[str, Decimal, Decimal]]:
+    """(account, debit, credit) of a sale: AR debited with the gross, each revenue account and VAT credited."""
+    return [(AR, gross, Decimal(0)), _credit(REVENUE_RECURRING, recurring_net), _credit(REVENUE_USAGE, usage_net),
+            _credit(VAT, tax)]
 
 
 @dataclass(frozen=True)
@@ -170,9 +170,7 @@ class CorrectionPosting:
     def entry(self) -> JournalEntry:
         if self.kind not in ("creditNote", "debitNote"):
             raise InvalidValue("kind", self.kind, "must be creditNote or debitNote")
-        zero = Decimal(0)
-        pairs = [(AR, self.gross, zero), _credit(REVENUE_RECURRING, self.recurring_net),
-                 _credit(REVENUE_USAGE, self.usage_net), _credit(VAT, self.tax)]
+        pairs = _sale(self.gross, self.recurring_net, self.usage_net, self.tax)
         if self.kind == "creditNote":
             pairs = [(account, credit, debit) for account, debit, credit in pairs]
         label = "Credit note" if self.kind == "creditNote" else "Debit note"

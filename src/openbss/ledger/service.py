@@ -64,6 +64,13 @@ def _find(uow: UnitOfWork, source_type: str, source_id: uuid.UUID) -> PostedEntr
     return _posted(row, [_line(l) for l in lines])
 
 
+def _last_hash(uow: UnitOfWork) -> str:
+    """The hash the next entry chains to (the caller holds the chain lock)."""
+    return uow.conn.execute(
+        sa.select(journal_entry.c.hash).order_by(journal_entry.c.seq.desc()).limit(1)
+    ).scalar_one_or_none() or GENESIS_HASH
+
+
 def post(uow: UnitOfWork, entry: JournalEntry) -> PostedEntry:
     """Append `entry` to the chain; posting the same source again returns the stored entry."""
     uow.advisory_lock("ledger", "chain")
@@ -75,9 +82,7 @@ def post(uow: UnitOfWork, entry: JournalEntry) -> PostedEntry:
                 "post a correcting entry instead"
             )
         return existing
-    prev_hash = uow.conn.execute(
-        sa.select(journal_entry.c.hash).order_by(journal_entry.c.seq.desc()).limit(1)
-    ).scalar_one_or_none() or GENESIS_HASH
+    prev_hash = _last_hash(uow)
     posted = PostedEntry(
         id=new_id(),
         seq=next_number(uow, "journal"),
@@ -129,9 +134,7 @@ def post_invoices(uow: UnitOfWork, postings: Sequence[InvoicePosting]) -> list[P
     if not postings:
         return []
     uow.advisory_lock("ledger", "chain")
-    prev_hash = uow.conn.execute(
-        sa.select(journal_entry.c.hash).order_by(journal_entry.c.seq.desc()).limit(1)
-    ).scalar_one_or_none() or GENESIS_HASH
+    prev_hash = _last_hash(uow)
     posted = []
     for seq, posting in zip(next_numbers(uow, "journal", len(postings)), postings, strict=True):
         entry = posting.entry()
