@@ -163,25 +163,29 @@ def _priced(uow: UnitOfWork, rows: pl.DataFrame) -> pl.DataFrame:
                 (pl.col("usage_date") < _instant(price.valid_to)) if price.valid_to else pl.lit(True))
             out.append(_rated(uow, group.filter(valid), price))
             group = group.filter(~valid)
-    return pl.concat(out) if out else rows.clear().with_columns(
-        price_id=pl.lit(None, pl.String), charge_micro=pl.lit(None, pl.Int128), zone=pl.lit(None, pl.String),
-        band=pl.lit(None, pl.String))
+    return pl.concat(out) if out else _none_rated(rows)
+
+
+def _none_rated(rows: pl.DataFrame) -> pl.DataFrame:
+    """No row of `rows` in the fast lane, with the columns a rated chunk has (they go to the pipeline)."""
+    return rows.clear().with_columns(price_id=pl.lit(None, pl.String), zone=pl.lit(None, pl.String),
+                                     band=pl.lit(None, pl.String), charge_micro=pl.lit(None, pl.Int128))
 
 
 def _rated(uow: UnitOfWork, rows: pl.DataFrame, price: Price) -> pl.DataFrame:
+    """The rows the fast lane rates with `price`, charged; a price with an allowance rates none (its buckets are
+    drawn in order by the pipeline), a rate table none it rejects."""
     if price.rate_table is None:
         return rows.with_columns(price_id=pl.lit(str(price.id)), zone=pl.lit(None, pl.String),
                                  band=pl.lit(None, pl.String),
                                  charge_micro=_per_unit_micro(_micro_units(pl.col("quantity")), price))
     if price.included_units > 0:
-        return rows.clear().with_columns(price_id=pl.lit(None, pl.String), zone=pl.lit(None, pl.String),
-                                         band=pl.lit(None, pl.String), charge_micro=pl.lit(None, pl.Int128))
+        return _none_rated(rows)
     version = store.newest(uow, [price.rate_table]).get(price.rate_table)
     rows = rows.filter(pl.col("quantity").str.contains(r"^[0-9]+$") & pl.col("destination").is_not_null()
                        & (pl.col("currency") == (version.currency if version else None)))
     if version is None or rows.is_empty():
-        return rows.with_columns(price_id=pl.lit(None, pl.String), zone=pl.lit(None, pl.String),
-                                 band=pl.lit(None, pl.String), charge_micro=pl.lit(None, pl.Int128))
+        return _none_rated(rows)
     events = rows.select(called=pl.col("destination").str.strip_prefix("+"), usage_type="usage_type",
                          quantity=pl.col("quantity").cast(pl.Int64), start="usage_date", timezone="time_zone")
     rated = rate_batch(store.compiled(uow, version), events)
