@@ -29,8 +29,13 @@ def scratch_database() -> Iterator[sa.Engine]:
 
 
 def report(name: str, unit: str, value: float, reference_name: str, reference_value: float, **more) -> None:
+    def figure(x: float) -> float:  # one decimal, but 4 significant digits for small figures (a tiny benchmark run)
+        return round(x, 1) if abs(x) >= 100 else float(f"{x:.4g}")
+
+    ratio = value / reference_value
+
     print(json.dumps({
-        "name": name, "unit": unit, "value": round(value, 1),
-        "reference_name": reference_name, "reference_value": round(reference_value, 1),
-        "ratio": round(value / reference_value, 4), **more,
+        "name": name, "unit": unit, "value": figure(value),
+        "reference_name": reference_name, "reference_value": figure(reference_value),
+        "ratio": round(ratio, 4) if abs(ratio) >= 0.1 else float(f"{ratio:.3g}"), **more,
     }))

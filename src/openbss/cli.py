@@ -9,15 +9,20 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from openbss.billing.cli import billrun
+from openbss.billing.cli import billrun_app
 from openbss.billing.correction_cli import creditnote_app, dispute_app
+from openbss.billing.final_cli import final_command
 from openbss.billing.invoice_cli import invoice_app
 from openbss.billing.report_cli import report_app
 from openbss.catalog.cli import catalog_app
 from openbss.config import load_settings
+from openbss.dunning.cli import dunning_app
+from openbss.ledger.cli import aging, ledger_app
 from openbss.mediation.cli import usage_app
 from openbss.mediation.collectors.cli import mediation_app
+from openbss.payments.cli import payments_app
 from openbss.rating.cli import rating_app
+from openbss.reconciliation.cli import statement_app
 from openbss.seller.cli import seller_app
 from openbss.terminal import figures
 
@@ -34,11 +39,17 @@ app.add_typer(mediation_app, name="mediation")
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(rating_app, name="rating")
 app.add_typer(invoice_app, name="invoice")
+invoice_app.command("final")(final_command)  # the final bill of a terminated account (billing.final_bill)
 app.add_typer(seller_app, name="seller")
 app.add_typer(creditnote_app, name="creditnote")
 app.add_typer(dispute_app, name="dispute")
 app.add_typer(report_app, name="report")
-app.command("billrun")(billrun)
+app.add_typer(payments_app, name="payments")
+app.add_typer(dunning_app, name="dunning")
+report_app.command("aging")(aging)
+app.add_typer(ledger_app, name="ledger")
+app.add_typer(statement_app, name="statement")
+app.add_typer(billrun_app, name="billrun")
 console = Console()
 
 
@@ -171,8 +182,9 @@ def worker(
     poll: float = typer.Option(5.0, min=0.1, help="seconds to wait for new events when idle"),
     batch: int = typer.Option(100, min=1, help="deliveries per round"),
 ) -> None:
-    """Deliver domain events to TMF688 hub listeners, signed and retried with back-off, and run the periodic
-    jobs (future-dated orders, trial conversions, term renewals, end-of-term terminations: every minute).
+    """Deliver domain events to TMF688 hub listeners, signed and retried with back-off, run the periodic
+    jobs (future-dated orders, trial conversions, term renewals, end-of-term terminations: every minute), and work
+    the bill runs' job queue ("billrun": drafting and issuing batches; jobs of dead workers are retried).
 
     Runs until SIGTERM or Ctrl-C; any number of workers may run against one database.
     """
@@ -199,11 +211,20 @@ def worker(
     jobs = threading.Thread(target=schedule.run, args=(engine,), kwargs={"clock": clock, "stop": stop},
                             name="openbss-scheduler")
     jobs.start()
+    from openbss.billing import jobs as billing_jobs
+    from openbss.billing.billrun import QUEUE
+    from openbss.db import queue
+
+    billing_jobs.use(engine, clock=clock, rounding=load_settings().rounding)
+    queued = threading.Thread(target=queue.run_worker, args=(engine, [QUEUE]),
+                              kwargs={"wait": True, "stop": stop, "name": "openbss-worker"}, name="openbss-queue")
+    queued.start()
     try:
         relay.run(engine, clock=clock, stop=stop, poll_seconds=poll, batch=batch)
     finally:
-        stop.set()  # the relay may also end by an error: the scheduler stops with it
+        stop.set()  # the relay may also end by an error: the scheduler and the queue worker stop with it
         jobs.join()
+        queued.join()
 
 
 @app.command()
@@ -272,7 +293,9 @@ def demo(
         console.print(f"invoice UBL: {documents[1]}", highlight=False, soft_wrap=True)
     key = sample.demo_api_key(engine, settings.home)
     console.print(f"API key (admin) in {settings.home / 'demo-api-key'}: {key}")
-    ok = s.balanced and s.chain_ok
+    from openbss.ledger.cli import demo_closing
+
+    ok = demo_closing(engine, console) and s.balanced and s.chain_ok  # aging table, then `ledger verify`
     typer.echo("ledger: balanced" if ok else "ledger: NOT BALANCED (trial balance or hash chain failed)")
     if not ok:
         raise typer.Exit(1)

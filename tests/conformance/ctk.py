@@ -26,7 +26,7 @@ CTK = ROOT.parent / "shared" / "conformance" / "tmf" / "ctk"
 NODE_TOOLS = ROOT / ".ci" / "node"
 
 # The kits openbss claims to pass with zero failures: `make conformance` and the test suite run each.
-CLAIMED: tuple[str, ...] = ("TMF620", "TMF622", "TMF629", "TMF632", "TMF637", "TMF666")
+CLAIMED: tuple[str, ...] = ("TMF620", "TMF622", "TMF629", "TMF632", "TMF637", "TMF666", "TMF678")
 
 
 def _seed_products(engine) -> None:
@@ -35,9 +35,15 @@ def _seed_products(engine) -> None:
     seed_products(engine)
 
 
+def _seed_bills(engine) -> None:
+    from tests.conformance.seed_billing import seed_bills
+
+    seed_bills(engine)
+
+
 # Kits that only read need resources first: API -> seed(engine), called once the live server (and so the
 # event sink) is up, before newman runs.
-SEEDS: dict[str, Callable[[object], None]] = {"TMF637": _seed_products}
+SEEDS: dict[str, Callable[[object], None]] = {"TMF637": _seed_products, "TMF678": _seed_bills}
 
 # API -> (collection, base-URL variable, base path); each kit's folder is CTK/<API>
 KITS = {
@@ -47,6 +53,7 @@ KITS = {
     "TMF632": ("TMF632-Party-v4.0.0.testkit.json", "Party", "party"),
     "TMF637": ("TMF637-ProductInventory-v4.0.0.testkit.json", "Product_Inventory", "productInventory"),
     "TMF666": ("CTK-Account-4.0.0.postman_collection.json", "Account", "accountManagement"),
+    "TMF678": ("CTK-Customer_Bill-4.0.postman_collection.json", "Customer_Bill", "customerBillManagement"),
 }
 
 

@@ -32,6 +32,7 @@ RESOURCES = [
     ("TMF678-CustomerBill-v4.0.0", "CustomerBill", "/tmf-api/customerBillManagement/v4/customerBill"),
     ("TMF678-CustomerBill-v4.0.0", "AppliedCustomerBillingRate",
      "/tmf-api/customerBillManagement/v4/appliedCustomerBillingRate"),
+    ("TMF678-CustomerBill-v4.0.0", "CustomerBillOnDemand", "/tmf-api/customerBillManagement/v4/customerBillOnDemand"),
     ("TMF676-Payment-v4.0.0", "Payment", "/tmf-api/paymentManagement/v4/payment"),
 ]
 
@@ -63,6 +64,10 @@ def billed_and_paid(client, uow, clock):
         "account": {"id": str(acc.id)}, "paymentMethod": {"@type": "bankTransfer"},
         "totalAmount": {"unit": "EUR", "value": "10.00"}, "paymentItem": [{"item": {"id": str(invoice.id)}}]})
     assert r.status_code == 201, r.text
+    for account in (str(acc.id), "A0815"):  # waiting (a live subscription) and rejected (no such account)
+        r = client.post("/tmf-api/customerBillManagement/v4/customerBillOnDemand",
+                        json={"billingAccount": {"id": account}})
+        assert r.status_code == 201, r.text
 
 
 @pytest.mark.parametrize("spec_file, definition, path", RESOURCES, ids=[r[1] for r in RESOURCES])

@@ -51,7 +51,7 @@ def test_bill_run_bills_each_account_reports_the_bad_one_and_is_idempotent(engin
     summary = billing.run_bill_run(
         engine, "2026-10", clock=clock, rounding="half_up", on_progress=lambda done, total: seen.append((done, total))
     )
-    assert seen == [(1, 4), (2, 4), (3, 4), (4, 4)]
+    assert seen[-1] == (2, 2) and (4, 4) in seen  # drafting: 4 accounts; issuing: 2 invoices
     assert (summary.accounts, summary.invoices_created, summary.invoices_existing, summary.skipped) == (4, 2, 0, 1)
     assert summary.errors == [(accounts["us"].id, "country='US' has no 'standard' VAT rate configured")]
     assert summary.net == {"EUR": Money.of("120.00", "EUR")}  # (30.00 October + 30.00 November) × 2 accounts

@@ -18,7 +18,10 @@ from tests import factories
 
 def test_migrations_match_the_declared_tables(engine):
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), metadata)
+        # procrastinate's tables are its own packaged schema (migration 0017), not declared here.
+        ours = lambda name, kind, parent: not (kind == "table" and name.startswith("procrastinate"))  # noqa: E731
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True, "include_name": ours}),
+                                metadata)
     assert diff == []
 
 

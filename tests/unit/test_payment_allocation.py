@@ -77,3 +77,25 @@ def test_check_method():
     assert check_method("card") == "card"
     with pytest.raises(InvalidValue, match="paymentMethod.@type='cheque'"):
         check_method("cheque")
+
+
+def test_named_invoices_first_each_up_to_its_amount_then_oldest():
+    a, b, c = Open(new_id(), eur("30.00")), Open(new_id(), eur("20.00")), Open(new_id(), eur("40.00"))
+    allocations, left = allocate(eur("70.00"), [a, b, c], named=[(c.id, eur("15.00")), (b.id, None)])
+    # c 15.00 as asked, b all its 20.00, then oldest first: a 30.00, c 70.00 - 15.00 - 20.00 - 30.00 = 5.00 more
+    assert [(x.invoice_id, x.amount) for x in allocations] == [
+        (c.id, eur("20.00")), (b.id, eur("20.00")), (a.id, eur("30.00"))]
+    assert left == eur("0")
+
+
+@given(amount=positive, remaining=st.lists(st.decimals(min_value=0, max_value=10**4, places=2), min_size=1, max_size=6),
+       caps=st.lists(st.one_of(st.none(), st.decimals(min_value=Decimal("0.01"), max_value=10**4, places=2)),
+                     min_size=1, max_size=6))
+def test_named_allocation_never_exceeds_invoice_or_payment(amount, remaining, caps):
+    invoices = [Open(new_id(), eur(r)) for r in remaining]
+    named = [(i.id, None if cap is None else eur(cap)) for i, cap in zip(invoices, caps, strict=False)]
+    allocations, left = allocate(eur(amount), invoices, named=named)
+    by_id = {i.id: i.remaining for i in invoices}
+    assert all(eur(0) < a.amount <= by_id[a.invoice_id] for a in allocations)
+    assert len({a.invoice_id for a in allocations}) == len(allocations)
+    assert total((a.amount for a in allocations), "EUR") + left == eur(amount) and left >= eur(0)

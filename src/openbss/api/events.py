@@ -30,8 +30,9 @@ from openbss.ordering.schemas import INVENTORY_BASE, ORDERING_BASE, order_out, p
 from openbss.party import service as party
 from openbss.party.model import Party
 from openbss.party.schemas import ACCOUNT_BASE, CUSTOMER_BASE, PARTY_BASE, billing_account_out, customer_out, party_out
+from openbss.payments import method_service, refunds
 from openbss.payments import service as payments
-from openbss.payments.schemas import PAYMENT_BASE, payment_out
+from openbss.payments.schemas import METHOD_BASE, PAYMENT_BASE, method_out, payment_out, refund_out
 
 
 # TMF632 serves its two kinds of party at their own paths; an event names the one its id is.
@@ -59,6 +60,8 @@ RESOURCES = [
     (USAGE_BASE, "usage", mediation.get_usage, usage_out),
     (BILL_BASE, "customerBill", billing.get_invoice, customer_bill_out),
     (PAYMENT_BASE, "payment", payments.get_payment, payment_out),
+    (PAYMENT_BASE, "refund", refunds.get_refund, refund_out),
+    (METHOD_BASE, "paymentMethod", method_service.get_method, method_out),
 ]
 
 

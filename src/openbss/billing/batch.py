@@ -1,7 +1,9 @@
-"""Batched billing: `bill_accounts` bills a batch of accounts for one period in ONE transaction, set-based.
+"""Batched drafting: `bill_accounts` drafts the invoices of a batch of accounts for one period in ONE transaction,
+set-based. Issuing them (numbers, ledger, e-mail, events) is a later step of the bill run (billing/issue.py).
 
-The outcome per account is the one `service.bill_account` would give (tests/integration/test_billrun_batch.py
-bills the same accounts both ways and compares every invoice); only the number of statements differs:
+The outcome per account is the one `service.bill_account` would give, less the issuing (tests/integration/
+test_billrun_batch.py bills the same accounts both ways and compares every invoice); only the number of
+statements differs:
 
 1. the accounts' advisory locks, taken in sorted key order in one statement (two batches never deadlock);
 2. one query each for the accounts, their existing invoices of the period, the children they pay for (one per
@@ -11,9 +13,7 @@ bills the same accounts both ways and compares every invoice); only the number o
    (`mediation.claim_unbilled_usage_for_accounts`);
 4. the pure generator per account: an account whose generation fails (no VAT rate for its country...) is
    reported with the message the per-account path gives, and the usage claimed for it is given back;
-5. invoice numbers as one block of the gapless series, invoices, lines and VAT rows by COPY, the e-mail
-   deliveries, events and audit records in bulk, and last the journal entries (`ledger.post_invoices`: the
-   chain lock is the one lock all batches share, so it is taken last and held only until commit).
+5. the draft invoices (of the bill run given, no number yet), lines and VAT rows by COPY.
 
 A database error fails the whole batch (its transaction rolls back); the bill run then bills that batch's
 accounts one transaction each (`billrun`), so one bad account never blocks the others.
@@ -27,31 +27,17 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from openbss.audit import service as audit
-from openbss.billing import delivery, tax
+from openbss.billing import tax
 from openbss.billing.model import Invoice, InvoiceDraft, InvoiceLine, Subscriptions, generate
-from openbss.billing.numbers import issue_numbers
-from openbss.billing.periods import BillPeriod, cycle_period, events_horizon
-from openbss.billing.service import (
-    BILL_API,
-    _invoice_row,
-    _issued,
-    _issued_image,
-    _line,
-    _line_rows,
-    _posting,
-    _tax_rows,
-    _with_taxes,
-)
+from openbss.billing.periods import BillPeriod, closing_problem, cycle_of, due_period, events_horizon
+from openbss.billing.service import _drafted, _invoice_row, _line, _line_rows, _tax_rows, _with_taxes
 from openbss.billing.tables import invoice, invoice_line, invoice_tax
 from openbss.catalog import service as catalog
 from openbss.catalog.model import ProductOffering
-from openbss.core.errors import Conflict, DomainError, NotFound
-from openbss.core.events import ResourceEvent
+from openbss.core.errors import DomainError, NotFound
 from openbss.core.ids import new_id
 from openbss.db.bulk import copy_rows
 from openbss.db.uow import UnitOfWork
-from openbss.ledger import service as ledger
 from openbss.mediation import service as mediation
 from openbss.ordering import service as ordering
 from openbss.party import service as party
@@ -64,7 +50,8 @@ _LOCK_ACCOUNTS = sa.text("SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) F
 
 @dataclass(frozen=True)
 class Outcome:
-    """What billing one account did: status "created" | "existing" | "nothing" | "error" (with `error`).
+    """What billing one account did: status "created" | "existing" | "nothing" | "notDue" (no period of its cycle
+    starts in the month) | "error" (with `error`).
     An existing invoice is given with its header and VAT breakdown, without lines."""
 
     account_id: uuid.UUID
@@ -129,10 +116,11 @@ def _existing(uow: UnitOfWork, periods: dict[uuid.UUID, BillPeriod]) -> dict[uui
 
 def bill_accounts(
     uow: UnitOfWork, account_ids: Sequence[uuid.UUID], period: str,
-    offerings: dict[uuid.UUID, ProductOffering] | None = None,
+    offerings: dict[uuid.UUID, ProductOffering] | None = None, bill_run_id: uuid.UUID | None = None,
 ) -> list[Outcome]:
-    """Bill `account_ids` for `period` (YYYY-MM) in this unit of work; one outcome per account, in the order
-    given. `offerings` is a cache the caller may keep across batches of one run."""
+    """Draft the invoices of `account_ids` for `period` (YYYY-MM) in this unit of work, as part of the bill run
+    `bill_run_id`; one outcome per account, in the order given (an invoice found is "existing", drafted or
+    issued). `offerings` is a cache the caller may keep across batches of one run."""
     cache = {} if offerings is None else offerings
     uow.conn.execute(_LOCK_ACCOUNTS, {"keys": sorted(f"account:{a}" for a in set(account_ids))})
     accounts = party.billing_accounts(uow, account_ids)
@@ -143,7 +131,11 @@ def bill_accounts(
         try:
             if account is None:
                 raise NotFound("billingAccount", str(account_id))
-            periods[account_id] = cycle_period(period, account.bill_cycle_day, account.time_zone)
+            bill_period = due_period(period, cycle_of(account))
+            if bill_period is None:  # no period of its cycle (quarterly, yearly) starts in that month
+                outcomes[account_id] = Outcome(account_id, "notDue")
+            else:
+                periods[account_id] = bill_period
         except DomainError as e:
             outcomes[account_id] = Outcome(account_id, "error", error=e.message)
     existing = _existing(uow, periods)
@@ -152,22 +144,19 @@ def bill_accounts(
         account = accounts[account_id]
         if account_id in existing:
             outcomes[account_id] = Outcome(account_id, "existing", existing[account_id])
-        elif uow.now() < bill_period.end_at:
-            # Billing an open period would miss usage still to come and bill in advance too early.
-            outcomes[account_id] = Outcome(account_id, "error", error=Conflict(
-                f"period={period!r} of billing account {account.number} runs until "
-                f"{bill_period.end_at.isoformat()} and cannot be billed before it closes").message)
+        elif (problem := closing_problem(period, account.number, bill_period, account.grace_days, uow.now())):
+            outcomes[account_id] = Outcome(account_id, "error", error=problem)  # not closed or within grace
         elif account.bill_to_parent:
             outcomes[account_id] = Outcome(account_id, "nothing")  # its charges are on its payer's invoice
         else:
             payers.append(account_id)
-    created = _bill_payers(uow, [accounts[p] for p in payers], periods, period, cache)
+    created = _bill_payers(uow, [accounts[p] for p in payers], periods, cache, bill_run_id)
     outcomes.update(created)
     return [outcomes[a] for a in account_ids]
 
 
-def _bill_payers(uow: UnitOfWork, payers: list[BillingAccount], periods: dict[uuid.UUID, BillPeriod], period: str,
-                 cache: dict[uuid.UUID, ProductOffering]) -> dict[uuid.UUID, Outcome]:
+def _bill_payers(uow: UnitOfWork, payers: list[BillingAccount], periods: dict[uuid.UUID, BillPeriod],
+                 cache: dict[uuid.UUID, ProductOffering], bill_run_id: uuid.UUID | None) -> dict[uuid.UUID, Outcome]:
     if not payers:
         return {}
     children = _paid_for(uow, [p.id for p in payers])
@@ -212,16 +201,10 @@ def _bill_payers(uow: UnitOfWork, payers: list[BillingAccount], periods: dict[uu
     mediation.release_usage_claims(uow, failed)
     mediation.record_usage_claims(uow, {a: c for a, c in claims.items() if c[1] not in failed}, usage)
     now = uow.now()
-    numbers = issue_numbers(uow, "invoice", [d.issue_date for _, d in drafts])
-    issued = [_issued(invoice_ids[a], n, d, now) for (a, d), n in zip(drafts, numbers, strict=True)]
-    copy_rows(uow, invoice, [_invoice_row(inv) for inv in issued])
-    copy_rows(uow, invoice_line, [row for inv in issued for row in _line_rows(inv)])
-    copy_rows(uow, invoice_tax, [row for inv in issued for row in _tax_rows(inv)])
-    delivery.queue_emails(uow, issued)  # sent by the worker after commit (billing/delivery.py)
-    for inv in issued:
-        # The event carries the invoice as issued, so the outbox does not read it back.
-        uow.emit(ResourceEvent.created(BILL_API, "customerBill", inv.id, last=inv))
+    written = [_drafted(invoice_ids[a], d, now) for a, d in drafts]
+    copy_rows(uow, invoice, [_invoice_row(inv, bill_run_id) for inv in written])
+    copy_rows(uow, invoice_line, [row for inv in written for row in _line_rows(inv)])
+    copy_rows(uow, invoice_tax, [row for inv in written for row in _tax_rows(inv)])
+    for inv in written:
         outcomes[inv.account_id] = Outcome(inv.account_id, "created", inv)
-    audit.record_many(uow, "invoice.issued", "invoice", [(inv.id, _issued_image(inv, period)) for inv in issued])
-    ledger.post_invoices(uow, [_posting(inv, now) for inv in issued])
     return outcomes

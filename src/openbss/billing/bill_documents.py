@@ -1,4 +1,4 @@
-"""An issued invoice's documents (PDF, UBL, CII, Factur-X) rendered once and kept as rendered.
+"""An issued invoice's, credit note's or debit note's documents (PDF, UBL, CII, Factur-X) rendered once and kept.
 
 The first request for a document (a TMF678 download or the e-mail worker) renders it
 (`documents.export.render`) and stores the bytes with their SHA-256 in `bill_document`; every later request
@@ -24,8 +24,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from openbss.audit import service as audit
 from openbss.billing.delivery_tables import bill_document
-from openbss.billing.documents import export
-from openbss.billing.tables import invoice
+from openbss.billing.documents import export, kinds
 from openbss.core.clock import Clock
 from openbss.core.errors import NotFound
 from openbss.db.uow import UnitOfWork, unit_of_work
@@ -42,9 +41,10 @@ FORMAT_OF_EXTENSION = {ext: fmt for fmt, ext in export.EXTENSIONS.items()}  # "u
 
 @dataclass(frozen=True)
 class StoredDocument:
-    invoice_id: uuid.UUID
+    document_id: uuid.UUID  # the invoice's, credit note's or debit note's id
+    kind: str  # invoice, creditNote, debitNote
     format: str
-    file_name: str  # INV-2026-000001.pdf (`export.file_name`)
+    file_name: str  # INV-2026-000001.pdf, CN-2026-000001.pdf (`export.file_name`)
     media_type: str
     sha256: str  # hex
     content: bytes
@@ -52,46 +52,54 @@ class StoredDocument:
 
 
 def _stored(row: sa.Row) -> StoredDocument:
-    return StoredDocument(row.invoice_id, row.format, row.file_name, row.media_type, row.sha256, row.content,
-                          row.created_at)
+    return StoredDocument(row.document_id, row.kind, row.format, row.file_name, row.media_type, row.sha256,
+                          row.content, row.created_at)
 
 
-def stored_document(uow: UnitOfWork, invoice_id: uuid.UUID, fmt: str) -> StoredDocument | None:
-    row = uow.conn.execute(sa.select(bill_document).where(bill_document.c.invoice_id == invoice_id,
-                                                          bill_document.c.format == export.check_format(fmt))).first()
+def _kept(document_id: uuid.UUID, fmt: str) -> sa.Select:
+    return sa.select(bill_document).where(bill_document.c.document_id == document_id,
+                                          bill_document.c.format == export.check_format(fmt))
+
+
+def stored_document(uow: UnitOfWork, document_id: uuid.UUID, fmt: str) -> StoredDocument | None:
+    row = uow.conn.execute(_kept(document_id, fmt)).first()
     return None if row is None else _stored(row)
 
 
-def store_document(uow: UnitOfWork, invoice_id: uuid.UUID, fmt: str, content: bytes) -> StoredDocument:
-    """Keep `content` as the invoice's document in `fmt`, unless one is kept already: then that one is returned."""
-    header = uow.conn.execute(sa.select(invoice.c.number, invoice.c.account_id)
-                              .where(invoice.c.id == invoice_id)).first()
-    if header is None:
-        raise NotFound("customerBill", str(invoice_id))
+def store_document(uow: UnitOfWork, document_id: uuid.UUID, fmt: str, content: bytes, *, kind: str = kinds.INVOICE
+                   ) -> StoredDocument:
+    """Keep `content` as the document in `fmt` of the invoice (or credit or debit note: `kind`) `document_id`,
+    unless one is kept already: then that one is returned. NotFound when there is no such document."""
+    header = kinds.header(uow, kind, document_id)
     digest = hashlib.sha256(content).hexdigest()
     inserted = uow.conn.execute(
         pg_insert(bill_document)
-        .values(invoice_id=invoice_id, format=export.check_format(fmt), account_id=header.account_id,
+        .values(document_id=document_id, kind=kind, format=export.check_format(fmt), account_id=header.account_id,
                 created_at=uow.now(), media_type=DOCUMENT_TYPES[fmt][0],
                 file_name=export.file_name(header.number, fmt), sha256=digest, content=content)
-        .on_conflict_do_nothing(index_elements=["invoice_id", "format"])
+        .on_conflict_do_nothing(index_elements=["document_id", "format"])
         .returning(bill_document)
     ).first()
     if inserted is None:  # another transaction stored it first (ON CONFLICT waited for its commit): serve that
-        return _stored(uow.conn.execute(sa.select(bill_document).where(
-            bill_document.c.invoice_id == invoice_id, bill_document.c.format == fmt)).one())
-    audit.record(uow, "invoice.documentStored", "invoice", invoice_id,
+        return _stored(uow.conn.execute(_kept(document_id, fmt)).one())
+    audit.record(uow, f"{kind}.documentStored", kind, document_id,
                  after={"format": fmt, "sha256": digest, "bytes": len(content)})
     return _stored(inserted)
 
 
-def document(engine: sa.Engine, invoice_id: uuid.UUID, fmt: str, *, clock: Clock, actor: str) -> StoredDocument:
-    """The invoice's document in `fmt`: the stored one, or rendered now (outside any transaction) and stored.
-    Raises NotFound for no such invoice, Conflict while no seller profile is set."""
+def document(engine: sa.Engine, document_id: uuid.UUID, fmt: str, *, clock: Clock, actor: str,
+             kind: str = kinds.INVOICE) -> StoredDocument:
+    """The document in `fmt` of the invoice (or credit or debit note: `kind`) `document_id`: the stored one, or
+    rendered now (outside any transaction) and stored. Raises NotFound for no such document (checked first, so
+    an unknown id never costs a rendering), Conflict while no seller profile is set."""
     with unit_of_work(engine, actor=actor, clock=clock) as uow:
-        found = stored_document(uow, invoice_id, fmt)
+        found = stored_document(uow, document_id, fmt)
+        if found is None:
+            kinds.header(uow, kind, document_id)
     if found is not None:
+        if found.kind != kind:  # an id of another kind: not this resource's document
+            raise NotFound(kinds.RESOURCES[kind], str(document_id))
         return found
-    content = export.render(engine, invoice_id, fmt)
+    content = export.render(engine, document_id, fmt, kind=kind)
     with unit_of_work(engine, actor=actor, clock=clock) as uow:
-        return store_document(uow, invoice_id, fmt, content)
+        return store_document(uow, document_id, fmt, content, kind=kind)

@@ -18,7 +18,8 @@
 - Documents: `credit_note_document` / `debit_note_document` give the EN 16931 document (381 credit note, 383
   debit note), with the seller and buyer of the corrected invoice and a reference to it (BG-3).
 
-Every issue writes an audit record and a journal entry (ledger.model.CorrectionPosting) in the transaction.
+Every issue writes an audit record, a journal entry (ledger.model.CorrectionPosting) and the note's e-mail
+delivery (billing.delivery, sent by the worker with the PDF as invoices are) in the transaction.
 """
 
 from __future__ import annotations
@@ -30,8 +31,8 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from openbss.audit import service as audit
+from openbss.billing import delivery, tax
 from openbss.billing import service as billing
-from openbss.billing import tax
 from openbss.billing.corrections import (
     CreditNote,
     DebitItem,
@@ -48,12 +49,13 @@ from openbss.billing.corrections import (
 )
 from openbss.billing.documents.context import (
     CREDIT_NOTE,
+    DEBIT_NOTE,
     InvoiceDocument,
     PrecedingInvoice,
     build_document,
     document_of,
 )
-from openbss.billing.model import Invoice, InvoiceLine, InvoiceTax
+from openbss.billing.model import PRORATED_KINDS, Invoice, InvoiceLine, InvoiceTax
 from openbss.billing.numbers import issue_number
 from openbss.billing.periods import local_date
 from openbss.billing.tables import (
@@ -70,11 +72,10 @@ from openbss.core.money import Money
 from openbss.db.query import paged
 from openbss.db.uow import UnitOfWork
 from openbss.ledger import service as ledger
-from openbss.ledger.model import CorrectionPosting
+from openbss.ledger.model import CorrectionPosting, DeferredLine
 from openbss.party import service as party
 from openbss.seller import service as seller_service
 
-DEBIT_NOTE = "383"  # UNCL1001 debit note, which EN 16931 accepts as an Invoice (UBL) / CII document
 NOTE_FILTERS = ("billingAccountId", "bill.id")
 
 
@@ -122,9 +123,14 @@ def _insert_taxes(uow: UnitOfWork, table: sa.Table, parent: str, note_id: uuid.U
 def _post(uow: UnitOfWork, kind: str, note_id: uuid.UUID, account_id: uuid.UUID, number: str, currency: str,
           lines: Sequence[NoteLine], tax_total: Money, gross: Money) -> None:
     recurring, usage = revenue_split(lines, currency)
+    # Lines for service days (a credited recurring or discount line) reverse their deferred part and their
+    # recognized part as the ledger's revenue schedule has them (ledger.model.CorrectionPosting).
+    deferred = tuple(DeferredLine(line.id, line.net.amount, line.service_start, line.service_end)
+                     for line in lines if line.kind in PRORATED_KINDS and line.service_start is not None)
     ledger.post_correction(uow, CorrectionPosting(
         kind=kind, note_id=note_id, account_id=account_id, number=number, posted_at=uow.now(), currency=currency,
         recurring_net=recurring.amount, usage_net=usage.amount, tax=tax_total.amount, gross=gross.amount,
+        deferred=deferred, time_zone=party.get_billing_account(uow, account_id).time_zone if deferred else "UTC",
     ))
 
 
@@ -166,6 +172,7 @@ def issue_credit_note(uow: UnitOfWork, invoice_id: uuid.UUID, lines: Sequence[Li
     if applied.amount > 0:
         billing.apply_credit(uow, inv.id, applied)
     _post(uow, "creditNote", note_id, inv.account_id, number, inv.currency, note_lines, t.tax, t.gross)
+    delivery.queue_note_email(uow, "creditNote", note_id, inv.account_id)  # e-mailed after commit, like invoices
     audit.record(uow, "creditNote.issued", "creditNote", note_id, after={
         "number": number, "invoice": inv.number, "reason": reason, "net": t.net.amount, "tax": t.tax.amount,
         "gross": t.gross.amount, "applied": applied.amount, "disputeId": dispute_id,
@@ -198,6 +205,7 @@ def issue_debit_note(uow: UnitOfWork, invoice_id: uuid.UUID, items: Sequence[Deb
     _insert_lines(uow, debit_note_line, "debit_note_id", note_id, inv.account_id, inv.currency, note_lines, False)
     _insert_taxes(uow, debit_note_tax, "debit_note_id", note_id, inv.account_id, t.taxes)
     _post(uow, "debitNote", note_id, inv.account_id, number, inv.currency, note_lines, t.tax, t.gross)
+    delivery.queue_note_email(uow, "debitNote", note_id, inv.account_id)
     audit.record(uow, "debitNote.issued", "debitNote", note_id, after={
         "number": number, "invoice": inv.number, "reason": reason, "net": t.net.amount, "tax": t.tax.amount,
         "gross": t.gross.amount, "lines": [{"description": line.description, "net": line.net.amount}

@@ -1,7 +1,8 @@
-"""Invoice delivery by e-mail: the queue written at issue, and the bookkeeping of the worker that sends it.
+"""Bill document delivery by e-mail: the queue written at issue, and the bookkeeping of the worker that sends it.
 
-Issuing an invoice (`service._bill`) calls `queue_email` in the same transaction: one `invoice_delivery`
-row per invoice (UNIQUE (invoice, channel): a bill run run twice queues nothing twice), due at once. The
+Issuing an invoice (`service._bill`, the bill run) calls `queue_email(s)` in the same transaction, issuing a
+credit or debit note (`correction_service`) `queue_note_email`: one `invoice_delivery` row per document
+(UNIQUE (document, channel): a bill run run twice queues nothing twice), due at once. The
 worker (`openbss.jobs.invoice_mail`) claims due rows with FOR UPDATE SKIP LOCKED, sends, and records the
 outcome in the same short transaction:
 
@@ -30,17 +31,19 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from openbss.audit import service as audit
 from openbss.billing.delivery_tables import invoice_delivery
 from openbss.billing.model import Invoice
-from openbss.billing.tables import invoice
+from openbss.billing.tables import credit_note, debit_note, invoice
 from openbss.core.errors import InvalidValue
 from openbss.db.uow import UnitOfWork
 
 EMAIL = "email"
 STATES = ("pending", "sent", "failed", "skipped")
+NOTE_KINDS = ("creditNote", "debitNote")
 
 
 @dataclass(frozen=True)
 class Delivery:
-    invoice_id: uuid.UUID
+    document_id: uuid.UUID  # the invoice's, credit note's or debit note's id
+    kind: str  # invoice, creditNote, debitNote
     number: str
     account_id: uuid.UUID
     channel: str
@@ -76,25 +79,43 @@ def queue_email(uow: UnitOfWork, inv: Invoice) -> None:
 
 def queue_emails(uow: UnitOfWork, invoices: Sequence[Invoice]) -> None:
     """`queue_email` for many invoices in one statement (a bill run batch)."""
-    if not invoices:
+    _queue(uow, "invoice", [(inv.id, inv.account_id) for inv in invoices])
+
+
+def queue_note_email(uow: UnitOfWork, kind: str, note_id: uuid.UUID, account_id: uuid.UUID) -> None:
+    """Queue the e-mail of an issued credit note or debit note (`kind`), due now, in the issuing transaction."""
+    if kind not in NOTE_KINDS:
+        raise InvalidValue("kind", kind, f"must be one of {', '.join(NOTE_KINDS)}")
+    _queue(uow, kind, [(note_id, account_id)])
+
+
+# One statement for any number of rows, compiled once and cached (a VALUES list would be compiled per batch).
+_QUEUE = pg_insert(invoice_delivery).on_conflict_do_nothing(index_elements=["document_id", "channel"])
+
+
+def _queue(uow: UnitOfWork, kind: str, documents: Sequence[tuple[uuid.UUID, uuid.UUID]]) -> None:
+    if not documents:
         return
     now = uow.now()
-    uow.conn.execute(
-        pg_insert(invoice_delivery)
-        .values([{"invoice_id": inv.id, "channel": EMAIL, "account_id": inv.account_id, "created_at": now,
-                  "status": "pending", "attempts": 0, "next_attempt_at": now} for inv in invoices])
-        .on_conflict_do_nothing(index_elements=["invoice_id", "channel"])
-    )
+    uow.conn.execute(_QUEUE, [{"document_id": document_id, "kind": kind, "channel": EMAIL, "account_id": account_id,
+                               "created_at": now, "status": "pending", "attempts": 0, "next_attempt_at": now}
+                              for document_id, account_id in documents])
 
 
-_COLUMNS = (*invoice_delivery.c, invoice.c.number)
+# The document's number from whichever of the three tables holds it: primary-key lookups, no union to scan.
+_NUMBERED = (invoice_delivery
+             .outerjoin(invoice, invoice.c.id == invoice_delivery.c.document_id)
+             .outerjoin(credit_note, credit_note.c.id == invoice_delivery.c.document_id)
+             .outerjoin(debit_note, debit_note.c.id == invoice_delivery.c.document_id))
+_NUMBER = sa.func.coalesce(invoice.c.number, credit_note.c.number, debit_note.c.number).label("number")
+_COLUMNS = (*invoice_delivery.c, _NUMBER)
 
 
 def _delivery(row: sa.Row) -> Delivery:
     m = row._mapping
     return Delivery(
-        invoice_id=m["invoice_id"], number=m["number"], account_id=m["account_id"], channel=m["channel"],
-        status=m["status"], attempts=m["attempts"], created_at=m["created_at"], next_attempt_at=m["next_attempt_at"],
+        document_id=m["document_id"], kind=m["kind"], number=m["number"], account_id=m["account_id"],
+        channel=m["channel"], status=m["status"], attempts=m["attempts"], created_at=m["created_at"], next_attempt_at=m["next_attempt_at"],
         last_attempt_at=m["last_attempt_at"], sent_at=m["sent_at"], recipient=m["recipient"],
         message_id=m["message_id"], attachments=tuple(m["attachments"] or ()), last_error=m["last_error"],
     )
@@ -105,7 +126,7 @@ def claim_due_email(uow: UnitOfWork, now: datetime) -> Delivery | None:
     stays locked until the caller's transaction records the attempt."""
     row = uow.conn.execute(
         sa.select(*_COLUMNS)
-        .join(invoice, invoice.c.id == invoice_delivery.c.invoice_id)
+        .select_from(_NUMBERED)
         .where(invoice_delivery.c.channel == EMAIL, invoice_delivery.c.status == "pending",
                invoice_delivery.c.next_attempt_at <= now)
         .order_by(invoice_delivery.c.next_attempt_at)
@@ -121,14 +142,14 @@ def record_attempt(uow: UnitOfWork, delivery: Delivery, attempt: Attempt) -> Non
     now = uow.now()
     uow.conn.execute(
         sa.update(invoice_delivery)
-        .where(invoice_delivery.c.invoice_id == delivery.invoice_id, invoice_delivery.c.channel == delivery.channel)
+        .where(invoice_delivery.c.document_id == delivery.document_id, invoice_delivery.c.channel == delivery.channel)
         .values(status=attempt.status, attempts=attempt.attempts, next_attempt_at=attempt.next_attempt_at,
                 last_attempt_at=now, last_error=attempt.error, sent_at=now if attempt.status == "sent" else None,
                 recipient=attempt.recipient, message_id=attempt.message_id,
                 attachments=list(attempt.attachments) or None)
     )
     if attempt.status != "pending":  # the end of the delivery; retries in between are on the row itself
-        audit.record(uow, f"invoice.email{attempt.status.capitalize()}", "invoice", delivery.invoice_id,
+        audit.record(uow, f"{delivery.kind}.email{attempt.status.capitalize()}", delivery.kind, delivery.document_id,
                      before={"status": delivery.status, "attempts": delivery.attempts},
                      after={"status": attempt.status, "attempts": attempt.attempts, "recipient": attempt.recipient,
                             "messageId": attempt.message_id, "attachments": list(attempt.attachments),
@@ -139,16 +160,17 @@ def list_deliveries(uow: UnitOfWork, *, status: str | None = None, limit: int = 
     """Deliveries, newest first, optionally in one status."""
     if status is not None and status not in STATES:
         raise InvalidValue("state", status, f"must be one of {', '.join(STATES)}")
-    stmt = sa.select(*_COLUMNS).join(invoice, invoice.c.id == invoice_delivery.c.invoice_id)
+    stmt = sa.select(*_COLUMNS).select_from(_NUMBERED)
     if status is not None:
         stmt = stmt.where(invoice_delivery.c.status == status)
-    rows = uow.conn.execute(stmt.order_by(invoice_delivery.c.created_at.desc(), invoice.c.number.desc()).limit(limit))
+    rows = uow.conn.execute(stmt.order_by(invoice_delivery.c.created_at.desc(), _NUMBER.desc()).limit(limit))
     return [_delivery(r) for r in rows]
 
 
-def get_delivery(uow: UnitOfWork, invoice_id: uuid.UUID, channel: str = EMAIL) -> Delivery | None:
+def get_delivery(uow: UnitOfWork, document_id: uuid.UUID, channel: str = EMAIL) -> Delivery | None:
+    """The delivery of an invoice's (or credit or debit note's) document on `channel`, if one is queued."""
     row = uow.conn.execute(
-        sa.select(*_COLUMNS).join(invoice, invoice.c.id == invoice_delivery.c.invoice_id)
-        .where(invoice_delivery.c.invoice_id == invoice_id, invoice_delivery.c.channel == channel)
+        sa.select(*_COLUMNS).select_from(_NUMBERED)
+        .where(invoice_delivery.c.document_id == document_id, invoice_delivery.c.channel == channel)
     ).first()
     return None if row is None else _delivery(row)

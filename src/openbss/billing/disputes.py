@@ -29,7 +29,7 @@ from openbss.billing.corrections import (
     credit_lines,
     totals,
 )
-from openbss.billing.holds import held_amounts
+from openbss.billing.holds import disputed_amounts
 from openbss.billing.tables import dispute, dispute_line
 from openbss.core.errors import Conflict, InvalidValue, NotFound
 from openbss.core.ids import new_id, parse_id
@@ -43,7 +43,7 @@ DISPUTE_FILTERS = ("billingAccountId", "bill.id", "state")
 def disputed_amount(uow: UnitOfWork, invoice_id: uuid.UUID) -> Money:
     """The gross the invoice's open disputes hold out of collections (zero when none is open)."""
     inv = billing.get_invoice(uow, invoice_id)
-    return Money(held_amounts(uow, [invoice_id]).get(invoice_id, Decimal(0)), inv.currency)
+    return Money(disputed_amounts(uow, [invoice_id]).get(invoice_id, Decimal(0)), inv.currency)
 
 
 def _held_per_line(uow: UnitOfWork, invoice_id: uuid.UUID) -> dict[uuid.UUID, Decimal]:

@@ -1,11 +1,11 @@
-"""`openbss invoice ...`: issued invoices as documents.
+"""`openbss invoice ...`: issued invoices, credit notes and debit notes as documents.
 
 `export --format pdf|ubl|cii|facturx [--period YYYY-MM] [--account ID] --out DIR` writes one file per issued
-invoice (every one when no period is given; file names in `billing.documents.export`) with a progress bar and
-a summary table; running it again rewrites the same files. `show NUMBER` prints one invoice: header, lines,
-VAT summary. `deliveries [--state pending|sent|failed|skipped]` lists invoice e-mails (`billing.delivery`),
-newest first. Exit codes: 0 done, 1 some invoices could not be rendered (each is listed, the others are
-written) or no such invoice, 2 a bad option value.
+document, credit and debit notes included (every one when no period is given; file names and the selection in
+`billing.documents.export`) with a progress bar and a summary table; running it again rewrites the same files.
+`show NUMBER` prints one invoice: header, lines, VAT summary. `deliveries [--state pending|sent|failed|skipped]`
+lists document e-mails (`billing.delivery`), newest first. Exit codes: 0 done, 1 some documents could not be
+rendered (each is listed, the others are written) or no such invoice, 2 a bad option value.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ console = Console()
 def export_with_progress(engine: sa.Engine, fmt: str, out: Path, *, period: str | None = None,
                          account_id: uuid.UUID | None = None, call_detail_limit: int = CALL_DETAIL_LIMIT,
                          console: Console = console) -> documents.ExportSummary:
-    """Export with a progress bar over the invoices, then print the summary table and every failure."""
+    """Export with a progress bar over the documents, then print the summary table and every failure."""
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, console=console, transient=True) as progress:
         task = progress.add_task(f"writing {fmt}", total=None)
@@ -44,7 +44,7 @@ def export_with_progress(engine: sa.Engine, fmt: str, out: Path, *, period: str 
             on_progress=lambda done, total: progress.update(task, completed=done, total=total))
     rate = len(summary.written) / summary.seconds if summary.seconds else 0.0
     console.print(figures(f"invoice export ({fmt}{', ' + period if period else ''})", [
-        ("invoices selected", summary.invoices),
+        ("documents selected", summary.documents),
         ("files written", len(summary.written)),
         ("errors", len(summary.errors)),
         ("size", f"{summary.bytes / 1e6:,.1f} MB"),
@@ -63,12 +63,14 @@ def export(
                                                   "with the CII embedded)"),
     out: Path = typer.Option(..., "--out", help="folder to write to (created if missing)", file_okay=False),
     period: str = typer.Option(None, "--period", help="only the bill cycle periods starting in this month, "
-                                                      "YYYY-MM; default: every issued invoice"),
-    account: str = typer.Option(None, "--account", help="only this billing account's invoices (its id)"),
+                                                      "YYYY-MM, and the notes correcting their invoices; default: "
+                                                      "every issued document"),
+    account: str = typer.Option(None, "--account", help="only this billing account's documents (its id)"),
     call_detail_limit: int = typer.Option(CALL_DETAIL_LIMIT, "--call-detail-limit", min=0,
                                           help="most usage records listed in a PDF's call detail; 0 leaves it out"),
 ) -> None:
-    """Write issued invoices as files named by their numbers; running it again rewrites the same files."""
+    """Write issued invoices, credit notes and debit notes as files named by their numbers; running it again
+    rewrites the same files."""
     try:
         documents.check_format(fmt)
         if period is not None:
@@ -87,7 +89,7 @@ def validate(
     period: str = typer.Option(None, "--period", help="only the bill cycle periods starting in this month, YYYY-MM"),
     account: str = typer.Option(None, "--account", help="only this billing account's invoices (its id)"),
 ) -> None:
-    """Check issued invoices as e-invoices: each rendered as UBL (with the Peppol BIS 3 rules for a business
+    """Check issued invoices, credit notes and debit notes as e-invoices: each rendered as UBL (with the Peppol BIS 3 rules for a business
     buyer with an electronic address) and CII, against the official EN 16931 validation rules. Exit 1 on any
     fatal assertion, each printed with its invoice, syntax and rule."""
     try:
@@ -103,7 +105,7 @@ def validate(
             migrated_engine(), period=period, account_id=account_id,
             on_progress=lambda done, total: progress.update(task, completed=done, total=total))
     console.print(figures("e-invoice validation (EN 16931, Peppol BIS 3)", [
-        ("invoices", summary.invoices), ("documents checked", summary.documents),
+        ("bill documents", summary.invoices), ("documents checked", summary.documents),
         ("fatal assertions", len(summary.failures)), ("seconds", f"{summary.seconds:,.1f}"),
     ]))
     for number, syntax, failure in summary.failures:
@@ -156,7 +158,8 @@ def deliveries(
     state: str = typer.Option(None, "--state", help="only deliveries in this state: pending, sent, failed, skipped"),
     limit: int = typer.Option(100, "--limit", min=1, help="most deliveries listed, newest first"),
 ) -> None:
-    """Invoice e-mails: to whom, in which state, after how many attempts, and the last error or skip reason."""
+    """Invoice, credit note and debit note e-mails: to whom, in which state, after how many attempts, and the
+    last error or skip reason."""
     from openbss.billing import delivery
     from openbss.db.uow import unit_of_work
 
@@ -165,9 +168,9 @@ def deliveries(
             rows = delivery.list_deliveries(uow, status=state, limit=limit)
     except InvalidValue as e:
         raise typer.BadParameter(e.message, param_hint="--state") from None
-    table = Table(title=f"invoice deliveries{f' ({state})' if state else ''}")
-    for column in ("invoice", "state", "attempts", "recipient", "last attempt", "next attempt"):
-        table.add_column(column, justify="right" if column == "attempts" else "left", no_wrap=column == "invoice")
+    table = Table(title=f"document deliveries{f' ({state})' if state else ''}")
+    for column in ("document", "state", "attempts", "recipient", "last attempt", "next attempt"):
+        table.add_column(column, justify="right" if column == "attempts" else "left", no_wrap=column == "document")
     table.add_column("error or reason", overflow="fold")
     for d in rows:
         table.add_row(d.number, d.status, str(d.attempts), d.recipient or "",

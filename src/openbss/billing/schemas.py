@@ -21,6 +21,7 @@ from openbss.billing.bill_documents import DOCUMENT_TYPES
 from openbss.billing.corrections import CreditNote, DebitItem, DebitNote, Dispute, LineCredit, NoteLine
 from openbss.billing.documents.export import EXTENSIONS, file_name
 from openbss.billing.model import BilledLine, Invoice, InvoiceTax
+from openbss.billing.on_demand import BillOnDemand
 from openbss.core.errors import InvalidValue
 from openbss.core.ids import parse_id
 from openbss.party.schemas import ACCOUNT_BASE
@@ -264,4 +265,44 @@ def dispute_out(d: Dispute, base: str) -> dict[str, Any]:
         out.update(resolutionDate=ts(d.resolved_at), resolution=d.resolution)
     if d.credit_note_id is not None:
         out["creditNote"] = ref_out(base, BILL_BASE, "creditNote", d.credit_note_id, "CreditNote")
+    return out
+
+
+# TMF678 PATCH customerBill: only `state` changes (CustomerBill_Update); "onHold" holds the bill, the state its
+# payments give releases the hold (billing.bill_holds). The @-fields a TMF client may echo are allowed and ignored.
+BILL_PATCHABLE = ("state", "@type", "@baseType", "@schemaLocation")
+
+
+class CustomerBillUpdate(TmfIn):
+    state: str = Field(description="onHold, or the state the payments give (sent, partiallyPaid, settled)")
+
+
+# TMF678 customerBillOnDemand (billing.on_demand). The request names the account to bill (billingAccount.id); a
+# client-sent state or customerBill is ignored: both are the server's.
+class CustomerBillOnDemandCreate(TmfIn):
+    billing_account: RefIn = Field(alias="billingAccount")
+    name: str | None = None
+    description: str | None = None
+
+
+def bill_on_demand_out(r: BillOnDemand, base: str) -> dict[str, Any]:
+    out = {
+        "id": str(r.id),
+        "href": href(base, BILL_BASE, "customerBillOnDemand", r.id),
+        "@type": "CustomerBillOnDemand",
+        "state": r.state,
+        "lastUpdate": ts(r.last_update),
+        "billingAccount": {"id": r.billing_account_ref, "@referredType": "BillingAccount"},
+    }
+    if r.account_id is not None:
+        out["billingAccount"] = ref_out(base, ACCOUNT_BASE, "billingAccount", r.account_id, "BillingAccount")
+    if r.name is not None:
+        out["name"] = r.name
+    # TMF678 has no field for why a request was rejected, waits or billed nothing: the outcome follows the
+    # client's own description.
+    description = " -- ".join(text for text in (r.description, r.outcome) if text)
+    if description:
+        out["description"] = description
+    if r.invoice_id is not None:
+        out["customerBill"] = ref_out(base, BILL_BASE, "customerBill", r.invoice_id, "CustomerBill")
     return out

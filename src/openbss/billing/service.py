@@ -6,9 +6,15 @@ the invoice of that period if one exists (the bill run is safe to run twice: UNI
 period_start) backs this up), loads, for the account and every account it pays for ("parent pays",
 `bill_to_parent` children, recursively), products, their events, offerings, the customer's segment and
 the unbilled usage it claims for the new invoice id, plus the lines already billed for those products,
-calls the generator and saves the result. An account that bills to its parent gets no invoice of its own. The invoice number
-(gapless per issue year, INV-2026-000001) is taken only when an invoice is actually written; with no
-lines, no invoice and no number. A period is billed only once it has closed in the account's zone.
+calls the generator and saves the result as a draft, which it issues at once (billing/issue.py: number, dates,
+ledger, e-mail, event), recorded as approved by the acting user. An account that bills to its parent gets no
+invoice of its own. The invoice number (gapless per issue year, INV-2026-000001) is taken only when an invoice
+is issued; with no lines, no invoice and no number. A period is billed only once it has closed in the account's
+zone. A bill run drafts first and issues after review (billing/billrun.py, docs/billrun.md).
+
+Drafts and approved invoices (billing.lifecycle) are the operator's: `get_invoice`, `list_invoices` and the line
+queries (TMF678 customerBill, appliedCustomerBillingRate) show issued invoices only unless `drafts=True`, and a
+payment or credit never settles a draft.
 
 An issued invoice is never updated except `amount_paid` (the amount settled) and `state` ("sent" ->
 "partiallyPaid" -> "settled"), by `apply_payment` and by `apply_credit` (a credit note, billing.correction_service). Issuing emits CustomerBillCreateEvent, a payment that moves the state
@@ -20,14 +26,15 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 import sqlalchemy as sa
 
 from openbss.audit import service as audit
-from openbss.billing import delivery, tax
-from openbss.billing.holds import held_amounts
+from openbss.billing import tax
+from openbss.billing.holds import held_amounts, state_is, with_hold_state
+from openbss.billing.lifecycle import DRAFT_STATES, ISSUED_STATES
 from openbss.billing.model import (
     OPEN_STATES,
     BilledLine,
@@ -39,19 +46,16 @@ from openbss.billing.model import (
     Subscriptions,
     generate,
 )
-from openbss.billing.numbers import issue_number
-from openbss.billing.periods import BillPeriod, cycle_period, events_horizon
+from openbss.billing.periods import BillPeriod, check_closed, cycle_of, due_period, events_horizon
 from openbss.billing.tables import debit_note, invoice, invoice_line, invoice_tax
 from openbss.catalog import service as catalog
 from openbss.core.clock import Clock
 from openbss.core.errors import Conflict, InvalidValue, NotFound
 from openbss.core.events import ResourceEvent
 from openbss.core.ids import new_id, parse_id
-from openbss.core.money import Money, total
+from openbss.core.money import Money
 from openbss.db.query import paged
 from openbss.db.uow import UnitOfWork
-from openbss.ledger import service as ledger
-from openbss.ledger.model import InvoicePosting
 from openbss.mediation import service as mediation
 from openbss.ordering import service as ordering
 from openbss.party import service as party
@@ -70,6 +74,8 @@ class BillRunSummary:
 
     period: str
     accounts: int = 0
+    run_id: uuid.UUID | None = None
+    state: str | None = None  # the bill run's: draft, approved, issued, discarded
     invoices_created: int = 0
     invoices_existing: int = 0
     skipped: int = 0
@@ -125,9 +131,13 @@ def _with_taxes(uow: UnitOfWork, rows: list[sa.Row]) -> list[Invoice]:
     return [_invoice(r, taxes=tuple(_tax(t, r.currency) for t in by_invoice.get(r.id, []))) for r in rows]
 
 
-def get_invoice(uow: UnitOfWork, invoice_id: uuid.UUID, *, field: str | None = None) -> Invoice:
-    """An invoice with its lines and VAT breakdown."""
-    row = uow.conn.execute(sa.select(invoice).where(invoice.c.id == invoice_id)).first()
+def _visible(drafts: bool) -> list:
+    return [] if drafts else [invoice.c.state.in_(ISSUED_STATES)]
+
+
+def get_invoice(uow: UnitOfWork, invoice_id: uuid.UUID, *, field: str | None = None, drafts: bool = False) -> Invoice:
+    """An issued invoice (with `drafts`, also a draft or approved one) with its lines and VAT breakdown."""
+    row = uow.conn.execute(sa.select(invoice).where(invoice.c.id == invoice_id, *_visible(drafts))).first()
     if row is None:
         raise NotFound("customerBill", str(invoice_id), field)
     lines = uow.conn.execute(
@@ -137,16 +147,25 @@ def get_invoice(uow: UnitOfWork, invoice_id: uuid.UUID, *, field: str | None = N
         sa.select(invoice_tax).where(invoice_tax.c.invoice_id == invoice_id)
         .order_by(invoice_tax.c.tax_category, invoice_tax.c.tax_rate)
     )
-    return _invoice(row, tuple(_line(r) for r in lines), tuple(_tax(t, row.currency) for t in taxes))
+    inv = _invoice(row, tuple(_line(r) for r in lines), tuple(_tax(t, row.currency) for t in taxes))
+    return with_hold_state(uow, [inv])[0]  # "onHold" while a bill hold is open (billing.holds)
 
 
-def list_invoices(uow: UnitOfWork, filters: dict[str, str], offset: int, limit: int) -> tuple[list[Invoice], int]:
-    """Invoice headers with their VAT breakdown (no lines), filtered by state and billingAccountId."""
-    conditions = [INVOICE_FILTERS[k] == v for k, v in filters.items() if k in INVOICE_FILTERS]
+def list_invoices(uow: UnitOfWork, filters: dict[str, str], offset: int, limit: int, *,
+                  drafts: bool = False) -> tuple[list[Invoice], int]:
+    """Issued invoice headers (with `drafts`, also drafts and approved ones) with their VAT breakdown (no lines),
+    filtered by id, state (as reported: "onHold" while a bill hold is open, billing.holds) and billingAccountId."""
+    conditions = [state_is(v) for k, v in filters.items() if k == "state"] + _visible(drafts)
+    if "id" in filters:
+        conditions.append(invoice.c.id == parse_id(filters["id"], "id"))
     if "billingAccountId" in filters:
         conditions.append(invoice.c.account_id == parse_id(filters["billingAccountId"], "billingAccountId"))
     rows, total_count = paged(uow.conn, sa.select(invoice).where(*conditions), offset, limit, invoice.c.id)
-    return _with_taxes(uow, rows), total_count
+    return with_hold_state(uow, _with_taxes(uow, rows)), total_count
+
+
+def _of_issued() -> sa.ColumnElement[bool]:
+    return invoice_line.c.invoice_id.in_(sa.select(invoice.c.id).where(*_visible(False)))
 
 
 def _billed_lines(uow: UnitOfWork, rows: list[sa.Row]) -> list[BilledLine]:
@@ -158,8 +177,10 @@ def _billed_lines(uow: UnitOfWork, rows: list[sa.Row]) -> list[BilledLine]:
 def list_invoice_lines(
     uow: UnitOfWork, filters: dict[str, str], offset: int, limit: int
 ) -> tuple[list[BilledLine], int]:
-    """Invoice lines (TMF678 appliedCustomerBillingRate), filtered by bill.id and type."""
-    conditions = [LINE_FILTERS[k] == v for k, v in filters.items() if k in LINE_FILTERS]
+    """Lines of issued invoices (TMF678 appliedCustomerBillingRate), filtered by id, bill.id and type."""
+    conditions = [LINE_FILTERS[k] == v for k, v in filters.items() if k in LINE_FILTERS] + [_of_issued()]
+    if "id" in filters:
+        conditions.append(invoice_line.c.id == parse_id(filters["id"], "id"))
     if "bill.id" in filters:
         conditions.append(invoice_line.c.invoice_id == parse_id(filters["bill.id"], "bill.id"))
     # Line ids are UUIDv7 written in line order, so id order is invoice order then line order.
@@ -168,7 +189,7 @@ def list_invoice_lines(
 
 
 def get_invoice_line(uow: UnitOfWork, line_id: uuid.UUID) -> BilledLine:
-    rows = uow.conn.execute(sa.select(invoice_line).where(invoice_line.c.id == line_id)).all()
+    rows = uow.conn.execute(sa.select(invoice_line).where(invoice_line.c.id == line_id, _of_issued())).all()
     if not rows:
         raise NotFound("appliedCustomerBillingRate", str(line_id))
     return _billed_lines(uow, rows)[0]
@@ -178,7 +199,7 @@ def _find(uow: UnitOfWork, account_id: uuid.UUID, period_start) -> Invoice | Non
     row = uow.conn.execute(
         sa.select(invoice.c.id).where(invoice.c.account_id == account_id, invoice.c.period_start == period_start)
     ).first()
-    return None if row is None else get_invoice(uow, row.id)
+    return None if row is None else get_invoice(uow, row.id, drafts=True)
 
 
 def _existing_lines(uow: UnitOfWork, product_ids: list[uuid.UUID]) -> list[InvoiceLine]:
@@ -219,20 +240,20 @@ def _subscriptions(uow: UnitOfWork, account: BillingAccount, period: BillPeriod,
     return Subscriptions(account, products, offerings, events, usage, segment)
 
 
-def _issued(invoice_id: uuid.UUID, number: str, draft: InvoiceDraft, now: datetime) -> Invoice:
-    """The invoice a draft becomes when it is issued with `number`."""
+def _drafted(invoice_id: uuid.UUID, draft: InvoiceDraft, now: datetime) -> Invoice:
+    """The generator's draft as a draft invoice: no number yet, dated provisionally (issuing dates it again)."""
     return Invoice(
-        id=invoice_id, number=number, account_id=draft.account_id,
+        id=invoice_id, number=None, account_id=draft.account_id,
         period_start=draft.period.start, period_end=draft.period.end, issue_date=draft.issue_date,
         due_date=draft.due_date, time_zone=draft.period.time_zone, currency=draft.currency,
         net_total=draft.net_total, tax_total=draft.tax_total, gross_total=draft.gross_total,
-        amount_paid=Money.zero(draft.currency), state="sent", created_at=now,
+        amount_paid=Money.zero(draft.currency), state="draft", created_at=now,
         lines=draft.lines, taxes=draft.taxes,
     )
 
 
-def _invoice_row(inv: Invoice) -> dict:
-    return {
+def _invoice_row(inv: Invoice, bill_run_id: uuid.UUID | None = None) -> dict:
+    return {"bill_run_id": bill_run_id,
         "id": inv.id, "number": inv.number, "account_id": inv.account_id, "period_start": inv.period_start,
         "period_end": inv.period_end, "issue_date": inv.issue_date, "due_date": inv.due_date,
         "time_zone": inv.time_zone, "currency": inv.currency, "net_total": inv.net_total.amount,
@@ -264,48 +285,33 @@ def _tax_rows(inv: Invoice) -> list[dict]:
 
 
 def _save(uow: UnitOfWork, invoice_id: uuid.UUID, draft: InvoiceDraft) -> Invoice:
-    inv = _issued(invoice_id, issue_number(uow, "invoice", draft.issue_date), draft, uow.now())
+    inv = _drafted(invoice_id, draft, uow.now())
     uow.conn.execute(sa.insert(invoice).values(**_invoice_row(inv)))
     uow.conn.execute(sa.insert(invoice_line), _line_rows(inv))
     uow.conn.execute(sa.insert(invoice_tax), _tax_rows(inv))
     return inv
 
 
-def _posting(inv: Invoice, posted_at: datetime) -> InvoicePosting:
-    def net_of(usage: bool) -> Money:
-        return total((line.net for line in inv.lines if (line.kind == "usage") == usage), inv.currency)
-
-    # The chart has two revenue accounts: one-time charges, fees, discounts and credits count with recurring.
-    return InvoicePosting(
-        invoice_id=inv.id, account_id=inv.account_id, number=inv.number, posted_at=posted_at, currency=inv.currency,
-        recurring_net=net_of(usage=False).amount, usage_net=net_of(usage=True).amount, tax=inv.tax_total.amount,
-        gross=inv.gross_total.amount,
-    )
-
-
-def _issued_image(inv: Invoice, period: str) -> dict:
+def _issued_image(inv: Invoice, period: str, approved_by: str) -> dict:
     """The after-image of the "invoice.issued" audit record."""
     return {
-        "number": inv.number, "accountId": inv.account_id, "period": period, "currency": inv.currency,
+        "number": inv.number, "approvedBy": approved_by, "accountId": inv.account_id, "period": period, "currency": inv.currency,
         "net": inv.net_total.amount, "tax": inv.tax_total.amount, "gross": inv.gross_total.amount,
         "lines": len(inv.lines),
     }
 
 
 def _bill(uow: UnitOfWork, account_id: uuid.UUID, period: str) -> tuple[str, Invoice | None]:
-    """("created" | "existing" | "nothing", the invoice)."""
+    """("created" | "existing" | "nothing" | "notDue", the invoice)."""
     uow.advisory_lock("account", account_id)
     account = party.get_billing_account(uow, account_id)
-    bill_period = cycle_period(period, account.bill_cycle_day, account.time_zone)
+    bill_period = due_period(period, cycle_of(account))
+    if bill_period is None:
+        return "notDue", None  # no period of the account's cycle (quarterly, yearly) starts in that month
     existing = _find(uow, account_id, bill_period.start)
     if existing is not None:
         return "existing", existing
-    if uow.now() < bill_period.end_at:
-        # Billing an open period would miss usage still to come and bill in advance too early.
-        raise Conflict(
-            f"period={period!r} of billing account {account.number} runs until {bill_period.end_at.isoformat()}"
-            " and cannot be billed before it closes"
-        )
+    check_closed(period, account.number, bill_period, account.grace_days, uow.now())  # closed, grace passed
     if account.bill_to_parent:
         return "nothing", None  # its charges are on the invoice of the account that pays for it
     invoice_id = new_id()
@@ -317,12 +323,12 @@ def _bill(uow: UnitOfWork, account_id: uuid.UUID, period: str) -> tuple[str, Inv
                      seller_country=seller.address.country if seller else None)
     if draft is None:
         return "nothing", None
+    # Imported here: issuing builds on this module's helpers.
+    from openbss.billing.issue import issue_invoices
+
     inv = _save(uow, invoice_id, draft)
-    ledger.post_invoice(uow, _posting(inv, uow.now()))
-    delivery.queue_email(uow, inv)  # sent by the worker after commit (billing/delivery.py)
-    uow.emit(ResourceEvent.created(BILL_API, "customerBill", inv.id))
-    audit.record(uow, "invoice.issued", "invoice", inv.id, after=_issued_image(inv, period))
-    return "created", inv
+    (issued,) = issue_invoices(uow, [inv.id], approved_by=uow.actor)  # approved by whoever bills it
+    return "created", replace(issued, lines=inv.lines)
 
 
 def bill_account(uow: UnitOfWork, account_id: uuid.UUID, period: str) -> Invoice | None:
@@ -336,8 +342,8 @@ def run_bill_run(
     engine: sa.Engine, period: str, *, clock: Clock, rounding: str,
     on_progress: Callable[[int, int], None] | None = None, **options,
 ) -> BillRunSummary:
-    """Bill every active account for `period` in batches (`billing.billrun.run_bill_run`: `workers`, `batch`,
-    `worker_setup` options); `on_progress(done, total)`."""
+    """Bill every active account for `period` and issue the invoices at once, approved by the acting "billrun"
+    (`billing.billrun.run_bill_run`: `workers`, `batch`, `issue` options); `on_progress(done, total)`."""
     # Imported here: the batch modules build on this one's helpers.
     from openbss.billing.billrun import run_bill_run as run
 
@@ -371,7 +377,9 @@ def open_invoices(uow: UnitOfWork, account_id: uuid.UUID) -> list[OpenInvoice]:
 def _receivable(uow: UnitOfWork, document_id: uuid.UUID) -> tuple[sa.Table, str, sa.Row]:
     """The invoice or debit note row with this id, locked FOR UPDATE."""
     for table, kind in ((invoice, "invoice"), (debit_note, "debitNote")):
-        row = uow.conn.execute(sa.select(table).where(table.c.id == document_id).with_for_update()).first()
+        # A draft is not owed yet: nothing settles it.
+        row = uow.conn.execute(sa.select(table).where(table.c.id == document_id, table.c.state.notin_(DRAFT_STATES))
+                               .with_for_update()).first()
         if row is not None:
             return table, kind, row
     raise NotFound("customerBill", str(document_id))

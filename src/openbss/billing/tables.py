@@ -1,6 +1,8 @@
-"""Invoices, their lines and their VAT breakdown.
+"""Bill runs, invoices, their lines and their VAT breakdown.
 
-An issued invoice is immutable: only `amount_paid` and `state` of `invoice` ever change. The bill run
+An issued invoice is immutable: only `amount_paid` and `state` of `invoice` ever change. A draft or approved
+invoice (billing.lifecycle) has no number yet and may change its state, number and dates, or be deleted with its
+lines and VAT rows when its bill run is discarded (triggers, migration 0017). The bill run
 is idempotent through UNIQUE(account_id, period_start). Periods and service periods are half-open
 local dates: `period_end` / `service_end` is the first day not covered.
 """
@@ -9,13 +11,50 @@ import sqlalchemy as sa
 
 from openbss.db.metadata import MONEY, QUANTITY, created_at, id_column, metadata, uuid_ref
 
+# A bill run: every active account drafted for one period, reviewed, approved, issued (billing/billrun.py).
+bill_run = sa.Table(
+    "bill_run",
+    metadata,
+    id_column(),
+    sa.Column("period", sa.Text, nullable=False),
+    sa.Column("state", sa.Text, nullable=False),
+    sa.Column("accounts", sa.Integer, nullable=False),  # accounts the run drafts (active when it was created)
+    sa.Column("batch", sa.Integer, nullable=False),  # accounts (drafting) and invoices (issuing) per job
+    created_at(),
+    sa.Column("created_by", sa.Text, nullable=False),
+    sa.Column("approved_at", sa.DateTime(timezone=True)),
+    sa.Column("approved_by", sa.Text),
+    sa.Column("issue_started_at", sa.DateTime(timezone=True)),  # the issue jobs were queued
+    sa.Column("issued_at", sa.DateTime(timezone=True)),
+    sa.Column("issued_by", sa.Text),
+    sa.Column("discarded_at", sa.DateTime(timezone=True)),
+    sa.Column("discarded_by", sa.Text),
+    sa.CheckConstraint("state IN ('draft', 'approved', 'issued', 'discarded')", name="state"),
+    # One open run per period: running the command again resumes it instead of drafting twice.
+    sa.Index("uq_bill_run_open_period", "period", unique=True,
+             postgresql_where=sa.text("state IN ('draft', 'approved')")),
+)
+
+# What drafting did for each account of a run, written in the batch's transaction: progress, errors, summary.
+bill_run_account = sa.Table(
+    "bill_run_account",
+    metadata,
+    uuid_ref("bill_run_id", "bill_run.id"),
+    uuid_ref("account_id"),
+    sa.Column("status", sa.Text, nullable=False),
+    uuid_ref("invoice_id", nullable=True),  # the invoice created or found (none: nothing to bill, or an error)
+    sa.Column("error", sa.Text),
+    sa.PrimaryKeyConstraint("bill_run_id", "account_id"),
+    sa.CheckConstraint("status IN ('created', 'existing', 'nothing', 'notDue', 'error')", name="status"),
+)
+
 invoice = sa.Table(
     "invoice",
     metadata,
     id_column(),
     created_at(),
     uuid_ref("account_id", index=True),
-    sa.Column("number", sa.Text, nullable=False, unique=True),
+    sa.Column("number", sa.Text, unique=True),  # taken at issue: drafts have none
     sa.Column("period_start", sa.Date, nullable=False),
     sa.Column("period_end", sa.Date, nullable=False),
     sa.Column("issue_date", sa.Date, nullable=False),
@@ -28,9 +67,11 @@ invoice = sa.Table(
     sa.Column("gross_total", MONEY, nullable=False),
     sa.Column("amount_paid", MONEY, nullable=False),
     sa.Column("state", sa.Text, nullable=False),
+    uuid_ref("bill_run_id", "bill_run.id", nullable=True, index=True),  # none: billed on its own (bill_account)
     sa.UniqueConstraint("account_id", "period_start"),
     sa.CheckConstraint("amount_paid >= 0 AND amount_paid <= gross_total", name="paid_within_gross"),
-    sa.CheckConstraint("state IN ('sent', 'partiallyPaid', 'settled')", name="state"),
+    sa.CheckConstraint("state IN ('draft', 'approved', 'sent', 'partiallyPaid', 'settled')", name="state"),
+    sa.CheckConstraint("number IS NOT NULL OR state IN ('draft', 'approved')", name="numbered_when_issued"),
 )
 
 invoice_line = sa.Table(
@@ -59,7 +100,7 @@ invoice_line = sa.Table(
     # so each charge's billed days are told apart; NULL on lines billed before, which count for all of them.
     uuid_ref("component_id", nullable=True),
     sa.UniqueConstraint("invoice_id", "line_no"),
-    sa.CheckConstraint("kind IN ('recurring', 'discount', 'oneTime', 'fee', 'usage')", name="kind"),
+    sa.CheckConstraint("kind IN ('recurring', 'discount', 'oneTime', 'fee', 'usage', 'commitment')", name="kind"),
     # The generator reads what is already billed per product: a child's lines sit on its parent's invoice.
     sa.Index("ix_invoice_line_billed", "product_id", postgresql_where=sa.text("kind <> 'usage'")),
 )

@@ -22,6 +22,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 from openbss.billing import tax
+from openbss.billing.lifecycle import ISSUED_STATES
 from openbss.billing.periods import add_months, parse_period
 from openbss.billing.tables import credit_note, credit_note_tax, debit_note, debit_note_tax, invoice, invoice_tax
 from openbss.core.money import Money
@@ -51,7 +52,7 @@ def _invoices(start: date, end: date) -> sa.Select:
                   invoice.c.currency, invoice_tax.c.country, invoice_tax.c.tax_category, invoice_tax.c.tax_rate,
                   invoice_tax.c.taxable_amount.label("taxable"), invoice_tax.c.tax_amount.label("tax"))
         .join_from(invoice_tax, invoice, invoice_tax.c.invoice_id == invoice.c.id)
-        .where(invoice.c.issue_date >= start, invoice.c.issue_date < end)
+        .where(invoice.c.issue_date >= start, invoice.c.issue_date < end, invoice.c.state.in_(ISSUED_STATES))
     )
 
 

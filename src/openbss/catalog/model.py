@@ -31,6 +31,9 @@ Prices (`Price`, TMF620 ProductOfferingPrice), by `kind` (TMF `priceType`):
   by record: with `rollover`, units granted and unused in a period carry over to the next period only; with
   `allowance_scope` "hierarchy" the grants of all the hierarchy's subscriptions form one pool owned by the
   root account ("subscription", the default, keeps one bucket per subscription). See rating.service.
+- ``commitment``: a minimum spend on the product's usage, `amount` per cycle month (`period` "month", TMF
+  `recurringChargePeriodType`): when a bill period's usage charges of the product fall below it, billing
+  tops the invoice up by the difference (billing.commitment); one per currency at a time.
 - ``discount`` (a TMF price alteration): `percentage` off, or a fixed `amount` off (never below zero),
   per charge it applies to: the price *named* `applies_to` (a name, so the discount follows that price
   across its versions) or, when None, every recurring charge of the offering (of a bundle: the recurring
@@ -73,7 +76,8 @@ from openbss.party.model import check_name
 
 # Usage types and the unit each is measured in; mediation and rating count quantities in these units.
 USAGE_UNITS = {"voice": "second", "sms": "message", "data": "byte"}
-PRICE_KINDS = ("oneTime", "recurring", "usage", "discount")
+PRICE_KINDS = ("oneTime", "recurring", "usage", "discount", "commitment")
+COMMITMENT_PERIODS = ("month",)  # a commitment is per cycle month; a quarterly period commits to three
 RECURRING_PERIODS = ("day", "week", "month", "quarter", "year")
 # Spellings clients use for the same periods; stored and echoed in the canonical form above.
 PERIOD_ALIASES = {"daily": "day", "weekly": "week", "monthly": "month", "quarterly": "quarter",
@@ -187,7 +191,7 @@ class Price:
         """Prices with the same key are versions of one charge and must not overlap in time. An offering has
         one recurring fee and one price per usage type (per currency); one-time fees and discounts are told
         apart by name."""
-        if self.kind in ("recurring", "usage"):
+        if self.kind in ("recurring", "usage", "commitment"):
             return (self.kind, self.usage_type, self.currency)
         return (self.kind, self.name, self.currency)
 
@@ -252,6 +256,11 @@ class ProductOffering:
     def discounts(self, at: datetime) -> list[Price]:
         return [p for p in self.prices if p.kind == "discount" and p.is_valid_at(at)]
 
+    def commitment(self, currency: str, at: datetime) -> Price | None:
+        """The minimum spend on usage valid at `at` in `currency`, if the offering has one."""
+        return next((p for p in self.prices if p.kind == "commitment" and p.currency == currency
+                     and p.is_valid_at(at)), None)
+
 
 # ---------------------------------------------------------------------------------------------- prices
 
@@ -299,6 +308,10 @@ def check_price(p: Price, field: str, *, draft: bool = False) -> None:
             check_choice(p.period, RECURRING_PERIODS, f"{field}.recurringChargePeriodType")
         if p.charge_timing is not None:
             check_choice(p.charge_timing, CHARGE_TIMINGS, f"{field}.chargeTiming")
+    elif p.kind == "commitment":
+        if not draft or p.period is not None:
+            check_choice(p.period, COMMITMENT_PERIODS, f"{field}.recurringChargePeriodType")
+        _absent(p, field, chargeTiming=p.charge_timing)
     elif p.period is not None:
         raise InvalidValue(f"{field}.recurringChargePeriodType", p.period, f"must be absent on a {p.kind} price")
     else:

@@ -5,7 +5,8 @@ resource as read, and the catalog-as-code YAML (catalog/io.py) is the same vocab
 Choices where openbss extends the v4 spec (TMF630 allows attributes added by extension):
 - productOffering.productOfferingPrice holds refs ({id}) to prices, or prices inline (no id): each a
   ProductOfferingPrice value. Responses carry each price inline beside its ref, so one GET shows the tariff.
-- ProductOfferingPrice: `priceType` oneTime | recurring | usage | discount; `recurringChargePeriodType` day,
+- ProductOfferingPrice: `priceType` oneTime | recurring | usage | discount | commitment (a minimum spend on
+  the product's usage per cycle month: `price` and `recurringChargePeriodType` month); `recurringChargePeriodType` day,
   week, month (default), quarter, year; extensions `chargeTiming` (inAdvance, the default, or inArrears),
   `usageType` (voice | sms | data; may be left out when `unitOfMeasure.units` names it), `usageModel`
   (perUnit, block, graduated, volume), `tiers` [{from, upTo, unitPrice, flatFee}] in units of the usage type,
@@ -136,7 +137,7 @@ class PriceIn(TmfIn):
     description: str | None = None
     lifecycle_status: str = Field("active", alias="lifecycleStatus")
     is_bundle: bool = Field(False, alias="isBundle")
-    price_type: str = Field(alias="priceType", description="oneTime, recurring, usage or discount")
+    price_type: str = Field(alias="priceType", description="oneTime, recurring, usage, discount or commitment")
     recurring_charge_period_type: str | None = Field(None, alias="recurringChargePeriodType")
     recurring_charge_period_length: int = Field(1, alias="recurringChargePeriodLength")
     charge_timing: str | None = Field(None, alias="chargeTiming", description="inAdvance or inArrears")
@@ -194,7 +195,7 @@ class PriceIn(TmfIn):
         if self.recurring_charge_period_length != 1:
             raise InvalidValue(f"{field}.recurringChargePeriodLength", self.recurring_charge_period_length, "must be 1")
         period = normalize_period(self.recurring_charge_period_type)
-        if self.price_type == "recurring" and period is None:
+        if self.price_type in ("recurring", "commitment") and period is None:
             period = "month"
         tiers = tuple(Tier(t.from_units, t.up_to, t.unit_price, t.flat_fee) for t in self.tiers)
         amount, tax_included = self.price.amount(f"{field}.price") if self.price else (None, None)
@@ -425,7 +426,7 @@ def _default_price_name(p: Price) -> str:
         return f"{p.usage_type} usage"
     if p.kind == "recurring":
         return f"{p.period} fee"
-    return {"oneTime": "one-time fee", "discount": "discount"}[p.kind]
+    return {"oneTime": "one-time fee", "discount": "discount", "commitment": "minimum spend"}[p.kind]
 
 
 def price_attributes(p: Price, ref: Ref) -> dict[str, Any]:
@@ -441,6 +442,8 @@ def price_attributes(p: Price, ref: Ref) -> dict[str, Any]:
     }
     if p.kind == "recurring":
         out |= {"recurringChargePeriodType": p.period, "recurringChargePeriodLength": 1, "chargeTiming": p.charge_timing}
+    if p.kind == "commitment":
+        out |= {"recurringChargePeriodType": p.period, "recurringChargePeriodLength": 1}
     if p.kind == "usage":
         out |= {"usageType": p.usage_type, "usageModel": p.usage_model,
                 "unitOfMeasure": {"amount": number(p.unit_size), "units": p.unit},

@@ -138,7 +138,7 @@ product_offering_price = sa.Table(
     sa.CheckConstraint("amount >= 0", name="amount_not_negative"),
     sa.CheckConstraint("unit_size > 0", name="unit_size_positive"),
     sa.CheckConstraint("(amount IS NULL) = (currency IS NULL)", name="amount_with_currency"),
-    sa.CheckConstraint("kind IN ('oneTime', 'recurring', 'usage', 'discount')", name="kind_known"),
+    sa.CheckConstraint("kind IN ('oneTime', 'recurring', 'usage', 'discount', 'commitment')", name="kind_known"),
     # Rating and billing rely on these without re-checking: a price on an offering is complete.
     sa.CheckConstraint(
         "offering_id IS NULL"
@@ -146,7 +146,8 @@ product_offering_price = sa.Table(
         " OR (kind = 'usage' AND usage_type IS NOT NULL AND period IS NULL AND amount IS NOT NULL)"
         " OR (kind = 'oneTime' AND period IS NULL AND usage_type IS NULL AND amount IS NOT NULL)"
         " OR (kind = 'discount' AND period IS NULL AND usage_type IS NULL"
-        "     AND (amount IS NULL) <> (percentage IS NULL))",
+        "     AND (amount IS NULL) <> (percentage IS NULL))"
+        " OR (kind = 'commitment' AND period IS NOT NULL AND usage_type IS NULL AND amount IS NOT NULL)",
         name="kind_shape",
     ),
 )

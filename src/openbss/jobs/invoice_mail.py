@@ -1,11 +1,12 @@
-"""E-mailing issued invoices: the worker's side of billing's delivery queue (`billing.delivery`).
+"""E-mailing issued invoices, credit notes and debit notes: the worker's side of billing's delivery queue
+(`billing.delivery`).
 
 Run by the outbox relay (`jobs.relay.deliver_due` calls `send_due` after the event deliveries of each round),
 so `openbss worker` sends invoices as the bill run commits (its CustomerBillCreateEvents wake the relay) and
 `openbss worker --once` sends what is due. Each e-mail is claimed, sent and recorded in one short transaction
 holding the delivery's row lock (FOR UPDATE SKIP LOCKED): workers on many machines never send one twice at
 once. The message (`billing.invoice_email`) goes to the customer's first e-mail contact medium, in the
-invoice's language, with the PDF attached, and the UBL 2.1 e-invoice as well when the buyer is a business
+document's language, with the PDF attached, and the UBL 2.1 e-invoice as well when the buyer is a business
 (a consumer's mail client has no use for XML; a business can book it). The attached bytes are the stored
 `bill_document` rows (`billing.bill_documents`): the same on every retry and provable afterwards.
 
@@ -99,7 +100,8 @@ def _attempt(engine: sa.Engine, uow: UnitOfWork, due: delivery.Delivery, smtp: S
     recipient = message_id = None
     formats: list[str] = []
     try:
-        printable = printable_of(uow, due.invoice_id, call_detail_limit=0)  # the document and its language
+        # the document and its language (the PDF itself comes from the stored documents below)
+        printable = printable_of(uow, due.document_id, kind=due.kind, call_detail_limit=0)
         doc = printable.doc
         recipient = doc.buyer.email
         if not recipient:
@@ -107,8 +109,8 @@ def _attempt(engine: sa.Engine, uow: UnitOfWork, due: delivery.Delivery, smtp: S
                                                           f"{doc.buyer.account_number} has no contact medium of "
                                                           "mediumType 'email'")
         formats = ["pdf", "ubl"] if doc.buyer.business else ["pdf"]
-        stored = [bill_documents.document(engine, due.invoice_id, fmt, clock=uow.clock, actor=uow.actor)
-                  for fmt in formats]
+        stored = [bill_documents.document(engine, due.document_id, fmt, clock=uow.clock, actor=uow.actor,
+                                          kind=due.kind) for fmt in formats]
         message = invoice_email.compose(doc, printable.language, sender=smtp.sender, recipient=recipient,
                                         at=uow.now(), attachments=[(d.file_name, d.media_type, d.content)
                                                                    for d in stored])

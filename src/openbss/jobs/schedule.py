@@ -19,7 +19,10 @@ import sqlalchemy as sa
 
 from openbss.core.clock import Clock
 from openbss.db.uow import UnitOfWork, unit_of_work
+from openbss.dunning import jobs as dunning
+from openbss.ledger import recognition
 from openbss.ordering import service as ordering
+from openbss.payments import service as payments
 
 log = logging.getLogger("openbss.jobs")
 LOCK_NAMESPACE = "job"
@@ -35,6 +38,15 @@ class Job:
 SCHEDULE: tuple[Job, ...] = (
     # Future-dated orders, trial conversions, term renewals, end-of-term terminations.
     Job("ordering.run_due", timedelta(minutes=1), ordering.run_due),
+    # Collections: daily work, looked at hourly so a step is taken early on its day (once per case: a run that
+    # finds it taken does nothing), and the reminder e-mails those runs queue.
+    Job("dunning.run", timedelta(hours=1), dunning.scheduled_run),
+    Job("dunning.send_notices", timedelta(minutes=1), dunning.scheduled_send),
+    # Daily revenue recognition through yesterday; ticks hourly so a worker started late in the day still
+    # recognizes a finished day within the hour (a second run the same day finds nothing to move).
+    Job("ledger.recognize", timedelta(hours=1), recognition.run_daily),
+    # Credit balances (over-payments) pay the invoices issued since, oldest first.
+    Job("payments.apply_credit", timedelta(minutes=1), payments.apply_credit_balances),
 )
 
 

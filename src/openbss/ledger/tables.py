@@ -34,3 +34,24 @@ journal_line = sa.Table(
     sa.CheckConstraint("debit >= 0 AND credit >= 0 AND (debit = 0) <> (credit = 0)", name="one_side"),
     sa.Index("ix_journal_line_account_gl", "account_id", "gl_account"),
 )
+
+# The recurring-side charges whose service days were not over when posted (ledger.model.DeferredLine), one row per
+# invoice or credit note line, net signed (a credit note's negative): the recognition runs read what is left to
+# recognize from here alone. Written in the transaction of the document's journal entry, never changed.
+revenue_schedule = sa.Table(
+    "revenue_schedule",
+    metadata,
+    id_column(),
+    sa.Column("source_type", sa.Text, nullable=False),
+    uuid_ref("source_id"),
+    uuid_ref("line_id"),
+    uuid_ref("account_id"),
+    sa.Column("currency", sa.CHAR(3), nullable=False),
+    sa.Column("net", MONEY, nullable=False),
+    sa.Column("service_start", sa.Date, nullable=False),
+    sa.Column("service_end", sa.Date, nullable=False),
+    sa.CheckConstraint("service_end > service_start", name="service_days"),
+    sa.UniqueConstraint("source_type", "line_id", name="uq_revenue_schedule_line"),
+    # The runs read the lines still running at a date, per account.
+    sa.Index("ix_revenue_schedule_end", "service_end", "account_id"),
+)

@@ -29,6 +29,15 @@ PARTY_STATUSES = {"Individual": ("initialized", "validated", "deceaded"),
                   "Organization": ("initialized", "validated", "closed")}
 DEFAULT_PAYMENT_TERMS_DAYS = 14
 MAX_PAYMENT_TERMS_DAYS = 365
+# Bill cycles (billing.periods.BillCycle): how long a period is, and which months periods start in ("calendar":
+# quarters in Jan/Apr/Jul/Oct, years in January; "anniversary": counted from the account's anchor month).
+BILL_FREQUENCIES = ("month", "quarter", "year")
+CYCLE_ALIGNMENTS = ("calendar", "anniversary")
+# TMF666 BillingCycleSpecification.frequency spellings, stored as the period name above.
+FREQUENCY_ALIASES = {"monthly": "month", "quarterly": "quarter", "yearly": "year", "annual": "year",
+                     "annually": "year"}
+# Days after a period closes during which late usage still goes on its invoice; the bill run waits for them.
+MAX_GRACE_DAYS = 60
 
 
 @dataclass(frozen=True)
@@ -123,6 +132,10 @@ class BillingAccount:
     related_party: list[dict[str, Any]] = field(default_factory=list)  # parties other than the owning customer
     description: str | None = None
     updated_at: datetime | None = None
+    bill_frequency: str = "month"  # one of BILL_FREQUENCIES
+    cycle_alignment: str = "calendar"  # one of CYCLE_ALIGNMENTS
+    cycle_anchor: date | None = None  # first day of the month anniversary cycles count from
+    grace_days: int = 0
 
     @property
     def zone(self) -> ZoneInfo:
@@ -216,6 +229,32 @@ def check_time_zone(value: str, field: str = "timeZone") -> str:
     return value
 
 
+def check_bill_frequency(value: str, field: str = "billStructure.cycleSpecification.frequency") -> str:
+    """A period name or its TMF spelling ("quarterly"); returns the period name."""
+    name = FREQUENCY_ALIASES.get(value, value) if isinstance(value, str) else value
+    if name not in BILL_FREQUENCIES:
+        raise InvalidValue(field, value, f"must be one of {', '.join(BILL_FREQUENCIES)} (or monthly, quarterly, yearly)")
+    return name
+
+
+def check_cycle_alignment(value: str, field: str = "billStructure.cycleSpecification.alignment") -> str:
+    if value not in CYCLE_ALIGNMENTS:
+        raise InvalidValue(field, value, f"must be one of {', '.join(CYCLE_ALIGNMENTS)}")
+    return value
+
+
+def check_cycle_anchor(value: date | None, field: str = "billStructure.cycleSpecification.anchorMonth") -> date | None:
+    if value is not None and (not isinstance(value, date) or value.day != 1):
+        raise InvalidValue(field, str(value), "must be a month as YYYY-MM, e.g. 2026-03")
+    return value
+
+
+def check_grace_days(value: int, field: str = "billStructure.cycleSpecification.graceDays") -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_GRACE_DAYS:
+        raise InvalidValue(field, value, f"must be a number of days from 0 to {MAX_GRACE_DAYS}")
+    return value
+
+
 def check_payment_terms(value: int, field: str = "paymentTermsDays") -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_PAYMENT_TERMS_DAYS:
         raise InvalidValue(field, value, f"must be a number of days from 0 to {MAX_PAYMENT_TERMS_DAYS}")
@@ -261,6 +300,10 @@ def check_account(account: BillingAccount) -> BillingAccount:
         check_country(account.country)
     check_bill_cycle_day(account.bill_cycle_day)
     check_time_zone(account.time_zone)
+    check_bill_frequency(account.bill_frequency)
+    check_cycle_alignment(account.cycle_alignment)
+    check_cycle_anchor(account.cycle_anchor)
+    check_grace_days(account.grace_days)
     check_payment_terms(account.payment_terms_days)
     check_credit_limit(account.credit_limit, account.currency)
     check_tax_exemptions(account.tax_exemption)

@@ -15,18 +15,29 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from openbss.api.tmf import MoneyIn, RefIn, TmfIn, href, money_out, ref_out, ts
+from openbss.billing.periods import parse_period
 from openbss.core.errors import InvalidValue
 from openbss.core.ids import parse_id
 from openbss.core.money import Money
 from openbss.db.uow import UnitOfWork
 from openbss.party import service
-from openbss.party.model import BillingAccount, Customer, Party, PartyRef
+from openbss.party.model import (
+    BillingAccount,
+    Customer,
+    Party,
+    PartyRef,
+    check_bill_cycle_day,
+    check_bill_frequency,
+    check_cycle_alignment,
+    check_grace_days,
+)
 from openbss.party.service import AccountDocument, BillingAccountView, NewBillingAccount, NewCustomer
 
 PARTY_BASE = "/tmf-api/party/v4"
 CUSTOMER_BASE = "/tmf-api/customerManagement/v4"
 ACCOUNT_BASE = "/tmf-api/accountManagement/v4"
 PARTY_RESOURCE = {"Individual": "individual", "Organization": "organization"}
+FREQUENCY_NAMES = {"month": "monthly", "quarter": "quarterly", "year": "yearly"}
 
 
 def _drop_none(d: dict[str, Any]) -> dict[str, Any]:
@@ -207,6 +218,71 @@ class AccountRelationshipIn(TmfIn):
     account: RefIn
 
 
+class CycleSpecificationIn(TmfIn):
+    """TMF666 BillingCycleSpecification given by value in billStructure.cycleSpecification. `frequency` (monthly,
+    quarterly, yearly; or month, quarter, year as `billingPeriod` spells them) and `billingDateShift` (the
+    bill-cycle day - 1: days from the 1st of the month) are TMF's; `alignment`, `anchorMonth` and `graceDays` are
+    openbss extensions, as TMF630 allows."""
+
+    name: str | None = None  # free text; the response names the cycle itself
+    frequency: str | None = None
+    billing_period: str | None = Field(None, alias="billingPeriod")
+    billing_date_shift: int | None = Field(None, alias="billingDateShift")
+    alignment: str | None = Field(None, description="calendar (quarters from January) or anniversary")
+    anchor_month: str | None = Field(None, alias="anchorMonth", description="YYYY-MM anniversary cycles count from")
+    grace_days: int | None = Field(None, alias="graceDays", description="days after a period closes for late usage")
+
+    def values(self, bill_cycle_day: int | None) -> dict[str, Any]:
+        """The account fields given, checked, with the field named as the client sent it."""
+        f = "billStructure.cycleSpecification"
+        result: dict[str, Any] = {}
+        sent = self.model_fields_set
+        given = {check_bill_frequency(v, f"{f}.{n}")
+                 for n, v in (("frequency", self.frequency), ("billingPeriod", self.billing_period)) if v is not None}
+        if len(given) > 1:
+            raise InvalidValue(f"{f}.billingPeriod", self.billing_period, f"contradicts frequency {self.frequency!r}")
+        if given:
+            result["bill_frequency"] = given.pop()
+        if self.billing_date_shift is not None:
+            day = self.billing_date_shift + 1 if isinstance(self.billing_date_shift, int) else None
+            check_bill_cycle_day(day, f"{f}.billingDateShift")
+            if bill_cycle_day is not None and day != bill_cycle_day:
+                raise InvalidValue(f"{f}.billingDateShift", self.billing_date_shift,
+                                   f"contradicts billCycleDay {bill_cycle_day} (the shift is the day - 1)")
+            result["bill_cycle_day"] = day
+        if "alignment" in sent:
+            result["cycle_alignment"] = check_cycle_alignment(self.alignment, f"{f}.alignment")
+        if self.anchor_month is not None:
+            year, month = parse_period(self.anchor_month, f"{f}.anchorMonth")
+            result["cycle_anchor"] = date(year, month, 1)
+        if "grace_days" in sent:
+            result["grace_days"] = check_grace_days(self.grace_days, f"{f}.graceDays")
+        return result
+
+
+class BillStructureIn(TmfIn):
+    cycle_specification: CycleSpecificationIn | None = Field(None, alias="cycleSpecification")
+
+    def values(self, bill_cycle_day: int | None) -> dict[str, Any]:
+        return self.cycle_specification.values(bill_cycle_day) if self.cycle_specification else {}
+
+
+def cycle_specification_out(a: BillingAccount) -> dict[str, Any]:
+    """The account's bill cycle as a TMF666 BillingCycleSpecification (by value)."""
+    anniversary = a.cycle_alignment == "anniversary"
+    return _drop_none({
+        "@type": "BillingCycleSpecification",
+        "isRef": False,  # BillingCycleSpecificationRefOrValue requires it: the cycle is given by value
+        "name": f"{FREQUENCY_NAMES[a.bill_frequency]}, {a.cycle_alignment}, day {a.bill_cycle_day}",
+        "frequency": FREQUENCY_NAMES[a.bill_frequency],
+        "billingPeriod": a.bill_frequency,
+        "billingDateShift": a.bill_cycle_day - 1,
+        "alignment": a.cycle_alignment,
+        "anchorMonth": f"{a.cycle_anchor:%Y-%m}" if anniversary and a.cycle_anchor else None,
+        "graceDays": a.grace_days,
+    })
+
+
 class BillingAccountIn(TmfIn):
     name: str | None = None
     description: str | None = None
@@ -225,6 +301,8 @@ class BillingAccountIn(TmfIn):
     account_relationship: list[AccountRelationshipIn] | None = Field(None, alias="accountRelationship")
     bill_to_parent: bool | None = Field(None, alias="billToParent",
                                         description="'parent pays': charges go on the parent account's invoice")
+    bill_structure: BillStructureIn | None = Field(None, alias="billStructure",
+                                                   description="cycleSpecification: frequency, alignment, grace")
 
     def _owners(self, uow: UnitOfWork) -> tuple[Any, list[dict[str, Any]]]:
         """The owning customer's id, and the other related parties as they will be shown."""
@@ -257,15 +335,16 @@ class BillingAccountIn(TmfIn):
     def command(self, uow: UnitOfWork) -> NewBillingAccount:
         customer_id, others = self._owners(uow)
         parent_id, _ = self._parent()
+        cycle = {"bill_cycle_day": 1 if self.bill_cycle_day is None else self.bill_cycle_day,
+                 **(self.bill_structure.values(self.bill_cycle_day) if self.bill_structure else {})}
         return NewBillingAccount(
             customer_id=customer_id, name=self.name, currency=self.currency, country=self.country,
-            bill_cycle_day=1 if self.bill_cycle_day is None else self.bill_cycle_day,
             time_zone=self.time_zone or "UTC",
             payment_terms_days=service.DEFAULT_PAYMENT_TERMS_DAYS if self.payment_terms_days is None
             else self.payment_terms_days,
             credit_limit=self.credit_limit.money("creditLimit") if self.credit_limit else None,
             vat_id=self.vat_id, tax_exemption=self.tax_exemption or [], parent_id=parent_id,
-            bill_to_parent=bool(self.bill_to_parent), related_party=others, description=self.description,
+            bill_to_parent=bool(self.bill_to_parent), related_party=others, description=self.description, **cycle,
         )
 
     def changes(self, uow: UnitOfWork) -> dict[str, Any]:
@@ -283,6 +362,9 @@ class BillingAccountIn(TmfIn):
             result["parent_id"], _ = self._parent()
         if "bill_to_parent" in result:
             result["bill_to_parent"] = bool(self.bill_to_parent)
+        if "bill_structure" in result:
+            del result["bill_structure"]
+            result.update(self.bill_structure.values(self.bill_cycle_day) if self.bill_structure else {})
         return result
 
 
@@ -334,6 +416,7 @@ def billing_account_out(v: BillingAccountView, base: str) -> dict[str, Any]:
         "taxExemption": a.tax_exemption or None,
         "accountRelationship": relationships or None,
         "billToParent": a.bill_to_parent,
+        "billStructure": {"cycleSpecification": cycle_specification_out(a)},
         "accountBalance": balance,
     })
 

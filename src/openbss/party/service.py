@@ -14,10 +14,13 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
 from openbss.audit import service as audit
+from openbss.billing.cycle_change import check_cycle_change
+from openbss.billing.periods import cycle_of
 from openbss.core.errors import Conflict, InvalidValue, NotFound
 from openbss.core.events import ResourceEvent
 from openbss.core.ids import new_id, parse_id
@@ -42,6 +45,7 @@ from openbss.party.model import (
     check_parent,
     check_party_kind,
     check_party_status,
+    check_time_zone,
     check_vat_id,
     erased_characteristics,
     erased_media,
@@ -333,6 +337,10 @@ class NewBillingAccount:
     bill_to_parent: bool = False
     related_party: list[dict[str, Any]] = field(default_factory=list)  # owners held elsewhere, contacts...
     description: str | None = None
+    bill_frequency: str = "month"
+    cycle_alignment: str = "calendar"
+    cycle_anchor: date | None = None  # None: the month the account is created in (its zone's)
+    grace_days: int = 0
 
 
 # An account row joined with its customer's name.
@@ -378,9 +386,14 @@ def _check_hierarchy(uow: UnitOfWork, account: BillingAccount) -> None:
     check_parent(account, parent, _ancestors(uow, parent.id))
 
 
+def _month_of(at: datetime, time_zone: str) -> date:
+    return at.astimezone(ZoneInfo(check_time_zone(time_zone))).date().replace(day=1)
+
+
 def create_billing_account(uow: UnitOfWork, new: NewBillingAccount) -> BillingAccount:
     owner = get_customer(uow, new.customer_id, field="relatedParty.id") if new.customer_id is not None else None
     now = uow.now()
+    anchor = new.cycle_anchor if new.cycle_anchor is not None else _month_of(now, new.time_zone)
     account = check_account(BillingAccount(
         id=new_id(), number="", name=check_name(new.name), customer_id=new.customer_id,
         currency=new.currency, country=new.country, bill_cycle_day=new.bill_cycle_day, time_zone=new.time_zone,
@@ -388,7 +401,8 @@ def create_billing_account(uow: UnitOfWork, new: NewBillingAccount) -> BillingAc
         customer_name=None if owner is None else owner.name, payment_terms_days=new.payment_terms_days,
         credit_limit=new.credit_limit, vat_id=check_vat_id(new.vat_id), tax_exemption=list(new.tax_exemption),
         parent_id=new.parent_id, parent_since=now if new.parent_id else None, bill_to_parent=new.bill_to_parent,
-        related_party=list(new.related_party), description=new.description,
+        related_party=list(new.related_party), description=new.description, bill_frequency=new.bill_frequency,
+        cycle_alignment=new.cycle_alignment, cycle_anchor=anchor, grace_days=new.grace_days,
     ))
     if account.parent_id is not None:
         _lock_hierarchy(uow)
@@ -474,6 +488,9 @@ def update_billing_account(uow: UnitOfWork, account_id: uuid.UUID, changes: Mapp
     if "parent_id" in changes and changes["parent_id"] != before.parent_id:
         changes = {**changes, "parent_since": uow.now() if changes["parent_id"] else None}
     after = check_account(_apply(before, changes, uow))
+    if before.state != "pending":
+        # A new frequency or alignment starts where the invoiced periods end (billing.cycle_change).
+        check_cycle_change(uow, before.id, before.number, cycle_of(before), cycle_of(after))
     if after.parent_id is not None and (after.parent_id != before.parent_id or after.bill_to_parent):
         _lock_hierarchy(uow)
         _check_hierarchy(uow, after)

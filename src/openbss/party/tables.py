@@ -82,7 +82,17 @@ billing_account = sa.Table(
     sa.Column("parent_since", sa.DateTime(timezone=True)),
     sa.Column("bill_to_parent", sa.Boolean, nullable=False, server_default=sa.false()),
     _json_list("related_party"),
+    # The bill cycle beyond its day and zone (billing.periods.BillCycle); the defaults are the monthly cycle
+    # every account had before these columns existed.
+    sa.Column("bill_frequency", sa.Text, nullable=False, server_default="month"),
+    sa.Column("cycle_alignment", sa.Text, nullable=False, server_default="calendar"),
+    sa.Column("cycle_anchor", sa.Date, nullable=False),
+    sa.Column("grace_days", sa.SmallInteger, nullable=False, server_default=sa.text("0")),
     sa.CheckConstraint("bill_cycle_day BETWEEN 1 AND 28", name="bill_cycle_day_range"),
+    sa.CheckConstraint("bill_frequency IN ('month', 'quarter', 'year')", name="bill_frequency_known"),
+    sa.CheckConstraint("cycle_alignment IN ('calendar', 'anniversary')", name="cycle_alignment_known"),
+    sa.CheckConstraint("EXTRACT(DAY FROM cycle_anchor) = 1", name="cycle_anchor_month"),
+    sa.CheckConstraint("grace_days BETWEEN 0 AND 60", name="grace_days_range"),
     sa.CheckConstraint("state = 'pending' OR (currency IS NOT NULL AND country IS NOT NULL)", name="billable"),
     sa.CheckConstraint("NOT bill_to_parent OR parent_id IS NOT NULL", name="parent_pays_needs_parent"),
     sa.CheckConstraint("parent_id <> id", name="not_own_parent"),

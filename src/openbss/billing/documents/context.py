@@ -4,8 +4,8 @@
 `build_document(...)` (pure) turns them into an `InvoiceDocument`: the EN 16931 semantic model
 in openbss terms, so each syntax only has to write it out. Rules (EN 16931 business rules named):
 
-- Document type: 380 commercial invoice, 381 credit note (a credit note names the invoices it
-  corrects, BG-3, and its amounts are the positive amounts credited).
+- Document type: 380 commercial invoice, 381 credit note, 383 debit note (a credit or debit note names
+  the invoice it corrects, BG-3; a credit note's amounts are the positive amounts credited).
 - Dates: issue date (BT-2), due date (BT-9) and payment terms text (BT-20). Billing periods and
   service periods are half-open ([start, end)); EN 16931 periods are inclusive, so the end dates
   here are the last day covered. The invoice period (BG-14) is the bill period widened to every
@@ -46,12 +46,16 @@ from openbss.billing.service import get_invoice
 from openbss.core.errors import InvalidValue
 from openbss.core.money import Money, total
 from openbss.db.uow import UnitOfWork
+from openbss.ledger import service as ledger
 from openbss.party import service as party
 from openbss.seller import service as seller_service
 from openbss.seller.model import ElectronicAddress, PostalAddress, SellerProfile, check_electronic_address
 
 INVOICE = "380"
 CREDIT_NOTE = "381"
+DEBIT_NOTE = "383"  # UNCL1001 debit note, which EN 16931 accepts as an Invoice (UBL) / CII document
+# the bill document kinds (bill_document.kind, the API's resources) by document type
+KIND_OF_TYPE = {INVOICE: "invoice", CREDIT_NOTE: "creditNote", DEBIT_NOTE: "debitNote"}
 CREDIT_TRANSFER = "30"
 
 # billing's tax categories -> UNCL5305 VAT category codes as EN 16931 uses them.
@@ -146,6 +150,13 @@ class InvoiceDocument:
     payment_means: PaymentMeans | None = None
     notes: tuple[str, ...] = ()
     preceding: tuple[PrecedingInvoice, ...] = ()
+    # What the account owed before this invoice (negative: a credit it held), for the PDF's account summary. Not
+    # part of EN 16931's totals (BR-CO-16 leaves no room for earlier balances): the XML documents ignore it.
+    balance_forward: Money | None = None
+
+    @property
+    def balance_after(self) -> Money | None:
+        return None if self.balance_forward is None else self.balance_forward + self.tax_inclusive
 
     @property
     def number(self) -> str:
@@ -158,6 +169,11 @@ class InvoiceDocument:
     @property
     def credit_note(self) -> bool:
         return self.type_code == CREDIT_NOTE
+
+    @property
+    def kind(self) -> str:
+        """invoice, creditNote or debitNote: which bill document this is."""
+        return KIND_OF_TYPE[self.type_code]
 
     @property
     def peppol(self) -> bool:
@@ -285,4 +301,5 @@ def document_of(uow: UnitOfWork, invoice_id: uuid.UUID) -> InvoiceDocument:
             organization = owner.kind == "Organization"
             name = (owner.name or name) if organization else name
     buyer = buyer_from(account.number, name, account.country or "", account.vat_id, media, organization)
-    return build_document(invoice, seller, buyer, tax_exemption=account.tax_exemption)
+    document = build_document(invoice, seller, buyer, tax_exemption=account.tax_exemption)
+    return replace(document, balance_forward=ledger.ar_balance_before(uow, "invoice", invoice.id))

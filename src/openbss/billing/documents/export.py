@@ -1,12 +1,14 @@
-"""Writing issued invoices to files: `openbss invoice export` and the demo.
+"""Writing issued bill documents (invoices, credit notes, debit notes) to files: `openbss invoice export`, the demo.
 
-Formats and file names (in the output folder, one file per invoice, named by its number):
+Formats and file names (in the output folder, one file per document, named by its number):
 `pdf` -> INV-2026-000001.pdf, `ubl` -> INV-2026-000001.ubl.xml (UBL 2.1), `cii` -> INV-2026-000001.cii.xml
-(UN/CEFACT CII), `facturx` -> INV-2026-000001.facturx.pdf (PDF/A-3b with the CII embedded). The extensions
-differ per format so one folder can hold them all. A period (YYYY-MM) selects the invoices of the bill cycle
-periods starting in that month, as `openbss billrun --period` bills them; none selects every issued invoice.
+(UN/CEFACT CII), `facturx` -> INV-2026-000001.facturx.pdf (PDF/A-3b with the CII embedded); credit notes
+CN-2026-000001.pdf, debit notes DN-2026-000001.pdf and so on. The extensions differ per format so one folder
+can hold them all. A period (YYYY-MM) selects the invoices of the bill cycle periods starting in that month, as
+`openbss billrun --period` bills them, and the credit and debit notes that correct those invoices (a note
+belongs to the bill it corrects, whenever it was issued); none selects every issued document.
 Exporting again rewrites the same files: each is written to a temporary name and renamed over the old one,
-so a reader never sees half a file. Each invoice is read in its own short transaction and rendered after it
+so a reader never sees half a file. Each document is read in its own short transaction and rendered after it
 ends; one that cannot be rendered is reported and the others are written.
 """
 
@@ -22,8 +24,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from openbss.billing.documents import cii, facturx, pdf, ubl, validation
-from openbss.billing.documents.context import document_of
+from openbss.billing.documents import cii, facturx, kinds, pdf, ubl, validation
 from openbss.billing.periods import add_months, parse_period
 from openbss.billing.tables import invoice
 from openbss.core.errors import DomainError, InvalidValue, NotFound
@@ -33,7 +34,8 @@ EXTENSIONS = {"pdf": "pdf", "ubl": "ubl.xml", "cii": "cii.xml", "facturx": "fact
 
 
 @dataclass(frozen=True)
-class IssuedInvoice:
+class IssuedDocument:
+    kind: str  # invoice, creditNote, debitNote (`kinds`)
     id: uuid.UUID
     number: str
 
@@ -42,10 +44,10 @@ class IssuedInvoice:
 class ExportSummary:
     format: str
     out: Path
-    invoices: int = 0
+    documents: int = 0
     written: list[Path] = field(default_factory=list)
     bytes: int = 0
-    errors: list[tuple[str, str]] = field(default_factory=list)  # (invoice number, message)
+    errors: list[tuple[str, str]] = field(default_factory=list)  # (document number, message)
     seconds: float = 0.0
 
 
@@ -59,18 +61,25 @@ def file_name(number: str, fmt: str) -> str:
     return f"{number}.{EXTENSIONS[check_format(fmt)]}"
 
 
-def issued_invoices(uow: UnitOfWork, *, period: str | None = None, account_id: uuid.UUID | None = None
-                    ) -> list[IssuedInvoice]:
-    """Issued invoices in number order, of the bill cycle periods starting in `period` and of one account."""
+def issued_documents(uow: UnitOfWork, *, period: str | None = None, account_id: uuid.UUID | None = None
+                     ) -> list[IssuedDocument]:
+    """Issued invoices, then credit notes, then debit notes, each in number order: of the bill cycle periods
+    starting in `period` (a note by the invoice it corrects) and of one account."""
     conditions = []
     if period is not None:
         year, month = parse_period(period, "period")
         first = date(year, month, 1)
         conditions += [invoice.c.period_start >= first, invoice.c.period_start < add_months(first)]
-    if account_id is not None:
-        conditions.append(invoice.c.account_id == account_id)
-    rows = uow.conn.execute(sa.select(invoice.c.id, invoice.c.number).where(*conditions).order_by(invoice.c.number))
-    return [IssuedInvoice(r.id, r.number) for r in rows]
+    result = []
+    for kind in kinds.KINDS:
+        table = kinds.TABLES[kind]
+        stmt = sa.select(table.c.id, table.c.number).where(*conditions)
+        if table is not invoice:
+            stmt = stmt.join(invoice, invoice.c.id == table.c.invoice_id)
+        if account_id is not None:
+            stmt = stmt.where(table.c.account_id == account_id)
+        result += [IssuedDocument(kind, r.id, r.number) for r in uow.conn.execute(stmt.order_by(table.c.number))]
+    return result
 
 
 def invoice_id_of(uow: UnitOfWork, number: str) -> uuid.UUID:
@@ -81,14 +90,14 @@ def invoice_id_of(uow: UnitOfWork, number: str) -> uuid.UUID:
     return found
 
 
-def render(engine: sa.Engine, invoice_id: uuid.UUID, fmt: str, *, call_detail_limit: int = pdf.CALL_DETAIL_LIMIT
-           ) -> bytes:
-    """One invoice's document in `fmt`: read in a transaction of its own, rendered after it ends."""
+def render(engine: sa.Engine, document_id: uuid.UUID, fmt: str, *, kind: str = kinds.INVOICE,
+           call_detail_limit: int = pdf.CALL_DETAIL_LIMIT) -> bytes:
+    """One invoice's (or `kind`'s) document in `fmt`: read in a transaction of its own, rendered after it ends."""
     with unit_of_work(engine, actor="export") as uow:
         if fmt in ("pdf", "facturx"):
-            printable = pdf.printable_of(uow, invoice_id, call_detail_limit=call_detail_limit)
+            printable = pdf.printable_of(uow, document_id, kind=kind, call_detail_limit=call_detail_limit)
         else:
-            doc = document_of(uow, invoice_id)
+            doc = kinds.document_for(uow, kind, document_id)
     if fmt == "pdf":
         return pdf.render_pdf(printable)
     if fmt == "facturx":
@@ -107,19 +116,19 @@ def write_file(path: Path, content: bytes) -> None:
 def export_documents(engine: sa.Engine, fmt: str, out: Path, *, period: str | None = None,
                      account_id: uuid.UUID | None = None, call_detail_limit: int = pdf.CALL_DETAIL_LIMIT,
                      on_progress: Callable[[int, int], None] | None = None) -> ExportSummary:
-    """Write every selected invoice's document in `fmt` to `out`; `on_progress(done, total)` after each."""
+    """Write every selected document in `fmt` to `out` (`issued_documents`); `on_progress(done, total)` after each."""
     check_format(fmt)
     with unit_of_work(engine, actor="export") as uow:
-        selected = issued_invoices(uow, period=period, account_id=account_id)
-    summary = ExportSummary(fmt, out, invoices=len(selected))
+        selected = issued_documents(uow, period=period, account_id=account_id)
+    summary = ExportSummary(fmt, out, documents=len(selected))
     started = time.perf_counter()
-    for done, inv in enumerate(selected, start=1):
+    for done, item in enumerate(selected, start=1):
         try:
-            content = render(engine, inv.id, fmt, call_detail_limit=call_detail_limit)
-        except DomainError as e:  # no seller profile, a category EN 16931 cannot express: said per invoice
-            summary.errors.append((inv.number, e.message))
+            content = render(engine, item.id, fmt, kind=item.kind, call_detail_limit=call_detail_limit)
+        except DomainError as e:  # no seller profile, a category EN 16931 cannot express: said per document
+            summary.errors.append((item.number, e.message))
         else:
-            path = out / file_name(inv.number, fmt)
+            path = out / file_name(item.number, fmt)
             write_file(path, content)
             summary.written.append(path)
             summary.bytes += len(content)
@@ -131,7 +140,7 @@ def export_documents(engine: sa.Engine, fmt: str, out: Path, *, period: str | No
 
 @dataclass
 class ValidationSummary:
-    invoices: int = 0
+    invoices: int = 0  # bill documents: invoices, credit notes, debit notes
     documents: int = 0
     failures: list[tuple[str, str, str]] = field(default_factory=list)  # (number, syntax, failed assertion)
     seconds: float = 0.0
@@ -139,16 +148,17 @@ class ValidationSummary:
 
 def validate_documents(engine: sa.Engine, *, period: str | None = None, account_id: uuid.UUID | None = None,
                        on_progress: Callable[[int, int], None] | None = None) -> ValidationSummary:
-    """Render every selected invoice as UBL (with Peppol when it applies) and CII and check each against the
-    official EN 16931 rules; the fatal assertions that fail, by invoice number and syntax."""
+    """Render every selected document (invoices and their credit and debit notes) as UBL (with Peppol when it
+    applies) and CII and check each against the official EN 16931 rules; the fatal assertions that fail, by
+    document number and syntax."""
     with unit_of_work(engine, actor="validate") as uow:
-        selected = issued_invoices(uow, period=period, account_id=account_id)
+        selected = issued_documents(uow, period=period, account_id=account_id)
     summary = ValidationSummary(invoices=len(selected))
     started = time.perf_counter()
     for done, inv in enumerate(selected, start=1):
         try:
             with unit_of_work(engine, actor="validate") as uow:
-                doc = document_of(uow, inv.id)
+                doc = kinds.document_for(uow, inv.kind, inv.id)
         except DomainError as e:
             summary.failures.append((inv.number, "-", e.message))
         else:

@@ -5,26 +5,29 @@ the EN 16931 document (`cii.to_cii`, guideline `urn:cen.eu:en16931:2017`), so th
 ("Comfort" in ZUGFeRD terms). The `factur-x` library embeds the XML (AFRelationship "Data"), writes the
 Factur-X XMP extension schema and checks the XML against the Factur-X EN 16931 XSD on the way. The EN 16931
 business rules themselves are checked by `validation.validate` (the tests do, on the XML taken back out).
+Credit notes (381) and debit notes (383) are Factur-X documents the same way: their CII carries the type code and
+the reference to the corrected invoice, the PDF their own title.
 """
 
 from __future__ import annotations
 
 from openbss.billing.documents.cii import to_cii
-from openbss.billing.documents.pdf import PrintableInvoice, formatter, render_pdf
+from openbss.billing.documents.pdf import KIND_LABELS, PrintableInvoice, formatter, render_pdf
 
 PROFILE = "en16931"
 ATTACHMENT = "factur-x.xml"
 
 
 def to_facturx(p: PrintableInvoice) -> bytes:
-    """The invoice as a Factur-X EN 16931 PDF/A-3b."""
+    """The invoice (or credit or debit note) as a Factur-X EN 16931 PDF/A-3b."""
     import facturx  # here, not at the top: it loads pypdf, half a second every `openbss` command would pay
 
     f = formatter(p)
     doc = p.doc
-    title = f"{f.label('invoice')} {doc.number}"
+    kind = f.label(KIND_LABELS[doc.kind][0])
+    title = f"{kind} {doc.number}"
     metadata = {
-        "author": doc.seller.name, "keywords": "Factur-X, " + f.label("invoice"), "title": title,
+        "author": doc.seller.name, "keywords": f"Factur-X, {kind}", "title": title,
         "subject": f"{title}, {doc.buyer.name}, {f.date(doc.invoice.issue_date)}",
     }
     return facturx.generate_from_binary(

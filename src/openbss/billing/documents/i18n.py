@@ -45,6 +45,8 @@ LABELS: dict[str, dict[str, str]] = {
         "vat_total": "Total VAT", "gross_total": "Total", "paid": "Amount paid", "due": "Amount due",
         "payment": "Payment", "pay_by": "Please pay {amount} by {date}.", "iban": "IBAN", "bic": "BIC",
         "reference": "Reference", "nothing_due": "Nothing is due: thank you.", "notes": "Notes",
+        "account_summary": "Your account", "balance_forward": "Balance brought forward", "this_invoice": "This invoice",
+        "balance_after": "Account balance",
         "call_detail": "Call detail", "service": "Service", "date_time": "Date and time",
         "destination": "Destination", "type": "Type", "amount": "Volume", "zone": "Zone", "charge": "Charge",
         "records": "{count} records, {charge}", "records_capped": "The first {shown} of {count} records are listed.",
@@ -56,6 +58,10 @@ LABELS: dict[str, dict[str, str]] = {
         "reverse_charge_note": "Reverse charge: the recipient of the services is liable for the VAT "
                                "(Article 196 of Directive 2006/112/EC).",
         "each": "", "message": "messages", "message_one": "message",
+        "credit_note": "Credit note", "debit_note": "Debit note", "credit_note_number": "Credit note number",
+        "debit_note_number": "Debit note number", "note_date": "Date of issue", "corrected_invoice": "Original invoice",
+        "invoice_of": "{number} of {date}", "credit_total": "Total credited",
+        "credited": "{amount} is credited to you against invoice {number}.",
     },
     "de": {
         "invoice": "Rechnung", "invoice_number": "Rechnungsnummer", "issue_date": "Rechnungsdatum",
@@ -66,6 +72,8 @@ LABELS: dict[str, dict[str, str]] = {
         "net_total": "Summe netto", "vat_total": "Summe USt.", "gross_total": "Gesamtbetrag", "paid": "Bezahlt",
         "due": "Offener Betrag", "payment": "Zahlung", "pay_by": "Bitte zahlen Sie {amount} bis zum {date}.",
         "iban": "IBAN", "bic": "BIC", "reference": "Verwendungszweck", "nothing_due": "Nichts offen: vielen Dank.",
+        "account_summary": "Ihr Kundenkonto", "balance_forward": "Saldovortrag", "this_invoice": "Diese Rechnung",
+        "balance_after": "Kontostand",
         "notes": "Hinweise", "call_detail": "Einzelverbindungsnachweis", "service": "Anschluss",
         "date_time": "Datum und Uhrzeit", "destination": "Ziel", "type": "Art", "amount": "Menge", "zone": "Zone",
         "charge": "Betrag", "records": "{count} Verbindungen, {charge}",
@@ -79,6 +87,13 @@ LABELS: dict[str, dict[str, str]] = {
         "reverse_charge_note": "Steuerschuldnerschaft des Leistungsempfängers (Reverse Charge, "
                                "Art. 196 der Richtlinie 2006/112/EG).",
         "each": "", "message": "Nachrichten", "message_one": "Nachricht",
+        # Not "Gutschrift": in German VAT law (§ 14 Abs. 2 UStG) that is a self-billed invoice, so a seller's
+        # correction of its own invoice is called a Rechnungskorrektur.
+        "credit_note": "Rechnungskorrektur", "debit_note": "Belastungsanzeige",
+        "credit_note_number": "Nummer der Rechnungskorrektur", "debit_note_number": "Nummer der Belastungsanzeige",
+        "note_date": "Ausstellungsdatum", "corrected_invoice": "Ursprungsrechnung",
+        "invoice_of": "{number} vom {date}", "credit_total": "Gesamtbetrag der Korrektur",
+        "credited": "{amount} werden Ihnen zur Rechnung {number} gutgeschrieben.",
     },
     "fr": {
         "invoice": "Facture", "invoice_number": "Numéro de facture", "issue_date": "Date de facture",
@@ -90,6 +105,8 @@ LABELS: dict[str, dict[str, str]] = {
         "paid": "Déjà payé", "due": "Reste à payer", "payment": "Paiement",
         "pay_by": "Merci de régler {amount} avant le {date}.", "iban": "IBAN", "bic": "BIC",
         "reference": "Référence", "nothing_due": "Rien à payer : merci.", "notes": "Mentions",
+        "account_summary": "Votre compte", "balance_forward": "Solde reporté", "this_invoice": "Cette facture",
+        "balance_after": "Solde du compte",
         "call_detail": "Détail des communications", "service": "Ligne", "date_time": "Date et heure",
         "destination": "Destination", "type": "Type", "amount": "Volume", "zone": "Zone", "charge": "Montant",
         "records": "{count} communications, {charge}",
@@ -102,6 +119,11 @@ LABELS: dict[str, dict[str, str]] = {
         "reverse_charge_note": "Autoliquidation : la TVA est due par le preneur (article 196 de la directive "
                                "2006/112/CE).",
         "each": "", "message": "messages", "message_one": "message",
+        "credit_note": "Avoir", "debit_note": "Note de débit", "credit_note_number": "Numéro d'avoir",
+        "debit_note_number": "Numéro de note de débit", "note_date": "Date d'émission",
+        "corrected_invoice": "Facture d'origine", "invoice_of": "{number} du {date}",
+        "credit_total": "Total de l'avoir",
+        "credited": "Le montant de {amount} vous est crédité au titre de la facture {number}.",
     },
 }
 

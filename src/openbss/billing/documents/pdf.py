@@ -10,6 +10,12 @@ charge. A month of a heavy user is thousands of rows: the appendix is a fixed-la
 its cells formatted before the template runs, and capped at `call_detail_limit` records (default
 CALL_DETAIL_LIMIT; 0 leaves the appendix out), the note above it saying how many are listed of how many.
 
+Credit and debit notes print from the same template (`printable_of(..., kind=...)`): titled "Credit note" /
+"Debit note" in the buyer's language, with the number and date of the invoice they correct, their lines, VAT
+summary and totals as the EN 16931 document states them (a credit note's amounts positive, its type saying
+credit). A debit note is payable like an invoice; a credit note says what it credits against which invoice
+instead of asking for payment. Notes have no call detail (their lines name what they correct).
+
 `pdf_variant="pdf/a-3b"` makes a PDF/A-3b file, the base of Factur-X (`facturx`).
 """
 
@@ -26,7 +32,8 @@ from pathlib import Path
 import jinja2
 import markupsafe
 
-from openbss.billing.documents.context import InvoiceDocument, document_of
+from openbss.billing.documents import kinds
+from openbss.billing.documents.context import InvoiceDocument
 from openbss.billing.documents.i18n import Formatter, document_language
 from openbss.core.money import Money, total
 from openbss.db.uow import UnitOfWork
@@ -36,6 +43,10 @@ from openbss.party import service as party
 
 TEMPLATES = Path(__file__).parent / "templates"
 CALL_DETAIL_LIMIT = 5_000
+# per kind: (title, number label, date label)
+KIND_LABELS = {kinds.INVOICE: ("invoice", "invoice_number", "issue_date"),
+               kinds.CREDIT_NOTE: ("credit_note", "credit_note_number", "note_date"),
+               kinds.DEBIT_NOTE: ("debit_note", "debit_note_number", "note_date")}
 CATEGORY_LABELS = {"S": "category_standard", "Z": "category_zero", "E": "category_exempt",
                    "AE": "category_reverse_charge", "K": "category_intra_community", "G": "category_export",
                    "O": "category_out_of_scope"}
@@ -80,18 +91,19 @@ def _paid_for_accounts(uow: UnitOfWork, account_id: uuid.UUID) -> list[uuid.UUID
     return ids
 
 
-def printable_of(uow: UnitOfWork, invoice_id: uuid.UUID, *, language: str | None = None,
+def printable_of(uow: UnitOfWork, invoice_id: uuid.UUID, *, kind: str = kinds.INVOICE, language: str | None = None,
                  call_detail_limit: int = CALL_DETAIL_LIMIT) -> PrintableInvoice:
-    """The document of an issued invoice with its call detail; `language` overrides the buyer's
-    (`i18n.document_language`: the customer's preferred language, else the account's country)."""
-    doc = document_of(uow, invoice_id)
+    """The document of an issued invoice with its call detail (or of a credit or debit note: `kind`, no call
+    detail); `language` overrides the buyer's (`i18n.document_language`: the customer's preferred language,
+    else the account's country)."""
+    doc = kinds.document_for(uow, kind, invoice_id)
     if language is None:
         account = party.get_billing_account(uow, doc.invoice.account_id)
         characteristics = party.get_customer(uow, account.customer_id).characteristic if account.customer_id else []
         language = document_language(doc.buyer.address.country, characteristics)
     usage: list[Usage] = []
     count = 0
-    if call_detail_limit > 0:
+    if call_detail_limit > 0 and kind == kinds.INVOICE:
         accounts = _paid_for_accounts(uow, doc.invoice.account_id)
         usage, count = mediation.invoice_usage(uow, invoice_id, accounts, call_detail_limit)
     return PrintableInvoice(doc, language, tuple(usage), count)
@@ -168,8 +180,10 @@ def render_html(p: PrintableInvoice) -> str:
     calls = call_detail(p.usage, p.usage_count, f) if p.usage else None
     # The bill period as billed, not EN 16931's invoice period (widened to lines billed in advance).
     last_day = p.doc.invoice.period_end - timedelta(days=1)
+    title, number_label, date_label = (f.label(key) for key in KIND_LABELS[p.doc.kind])
     return _template().render(doc=p.doc, f=f, css=_css(), notes=notes(p.doc, f), calls=calls, period_last_day=last_day,
-                              vat_category=lambda code: f.label(CATEGORY_LABELS[code]))
+                              vat_category=lambda code: f.label(CATEGORY_LABELS[code]), title=title,
+                              number_label=number_label, date_label=date_label)
 
 
 def render_pdf(p: PrintableInvoice, *, pdf_variant: str | None = None) -> bytes:
@@ -179,7 +193,8 @@ def render_pdf(p: PrintableInvoice, *, pdf_variant: str | None = None) -> bytes:
     return HTML(string=render_html(p), base_url=str(TEMPLATES)).write_pdf(pdf_variant=pdf_variant)
 
 
-def invoice_pdf(uow: UnitOfWork, invoice_id: uuid.UUID, *, language: str | None = None,
+def invoice_pdf(uow: UnitOfWork, invoice_id: uuid.UUID, *, kind: str = kinds.INVOICE, language: str | None = None,
                 call_detail_limit: int = CALL_DETAIL_LIMIT) -> bytes:
-    """The PDF of an issued invoice, in the buyer's language unless `language` is given."""
-    return render_pdf(printable_of(uow, invoice_id, language=language, call_detail_limit=call_detail_limit))
+    """The PDF of an issued invoice (or credit or debit note), in the buyer's language unless `language` is given."""
+    return render_pdf(printable_of(uow, invoice_id, kind=kind, language=language,
+                                   call_detail_limit=call_detail_limit))

@@ -1,0 +1,85 @@
+"""Charging tables: balance buckets (of an account or a shared group), reservations and their holds."""
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import UUID
+
+from openbss.db.metadata import QUANTITY, created_at, id_column, metadata
+
+# Accounts sharing buckets (a family's or a company's pool of minutes or money).
+balance_group = sa.Table(
+    "balance_group",
+    metadata,
+    id_column(),
+    sa.Column("name", sa.Text, nullable=False),
+    created_at(),
+)
+
+balance_group_member = sa.Table(
+    "balance_group_member",
+    metadata,
+    sa.Column("group_id", UUID(as_uuid=True), sa.ForeignKey("balance_group.id"), primary_key=True),
+    sa.Column("account_id", UUID(as_uuid=True), primary_key=True, index=True),
+)
+
+# One bucket of money or units. The CHECK "within_amount" is what keeps concurrent sessions from spending more
+# than the bucket holds, whatever the code above it does.
+balance_bucket = sa.Table(
+    "balance_bucket",
+    metadata,
+    id_column(),
+    sa.Column("account_id", UUID(as_uuid=True), nullable=True, index=True),
+    sa.Column("group_id", UUID(as_uuid=True), sa.ForeignKey("balance_group.id"), nullable=True, index=True),
+    sa.Column("unit", sa.Text, nullable=False),
+    sa.Column("currency", sa.CHAR(3), nullable=True),
+    sa.Column("amount", QUANTITY, nullable=False),
+    sa.Column("reserved", QUANTITY, nullable=False, server_default="0"),
+    sa.Column("used", QUANTITY, nullable=False, server_default="0"),
+    sa.Column("valid_from", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("valid_to", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("priority", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("rollover", sa.Boolean, nullable=False, server_default="false"),
+    created_at(),
+    sa.CheckConstraint("(account_id IS NULL) <> (group_id IS NULL)", name="one_owner"),
+    sa.CheckConstraint("unit IN ('money', 'second', 'byte', 'message')", name="unit_known"),
+    sa.CheckConstraint("(unit = 'money') = (currency IS NOT NULL)", name="currency_for_money"),
+    sa.CheckConstraint("amount >= 0 AND reserved >= 0 AND used >= 0", name="not_negative"),
+    sa.CheckConstraint("used + reserved <= amount", name="within_amount"),
+    sa.CheckConstraint("valid_to IS NULL OR valid_to > valid_from", name="validity_ordered"),
+)
+
+# A credit-control session's grant for one rating group: what the network may use until expires_at.
+charging_reservation = sa.Table(
+    "charging_reservation",
+    metadata,
+    id_column(),
+    sa.Column("session_id", sa.Text, nullable=False),
+    sa.Column("rating_group", sa.BigInteger, nullable=False),
+    sa.Column("account_id", UUID(as_uuid=True), nullable=False, index=True),
+    sa.Column("product_id", UUID(as_uuid=True), nullable=False),
+    sa.Column("service_id", sa.Text, nullable=False),
+    sa.Column("usage_type", sa.Text, nullable=False),
+    sa.Column("destination", sa.Text, nullable=True),
+    sa.Column("currency", sa.CHAR(3), nullable=False),
+    sa.Column("rated_at", sa.DateTime(timezone=True), nullable=False),  # the tariff moment of the open grant
+    sa.Column("granted", QUANTITY, nullable=False),  # units granted by the open holds
+    sa.Column("used", QUANTITY, nullable=False, server_default="0"),  # units committed over the session
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+    created_at(),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.UniqueConstraint("session_id", "rating_group"),
+    sa.CheckConstraint("status IN ('active', 'closed', 'expired')", name="status_known"),
+)
+sa.Index("ix_charging_reservation_expiry", charging_reservation.c.expires_at,
+         postgresql_where=charging_reservation.c.status == "active")
+
+# What a reservation holds in each bucket (money or units); deleted when committed or released.
+charging_hold = sa.Table(
+    "charging_hold",
+    metadata,
+    sa.Column("reservation_id", UUID(as_uuid=True), sa.ForeignKey("charging_reservation.id"), primary_key=True),
+    sa.Column("bucket_id", UUID(as_uuid=True), sa.ForeignKey("balance_bucket.id"), primary_key=True),
+    sa.Column("seq", sa.Integer, nullable=False),  # spending order within the reservation
+    sa.Column("held", QUANTITY, nullable=False),
+    sa.CheckConstraint("held > 0", name="positive"),
+)

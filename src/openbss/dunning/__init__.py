@@ -1,0 +1,1 @@
+"""Collections: dunning plans, cases, promises to pay, the daily run (docs/dunning.md)."""
