@@ -83,3 +83,18 @@ charging_hold = sa.Table(
     sa.Column("held", QUANTITY, nullable=False),
     sa.CheckConstraint("held > 0", name="positive"),
 )
+
+# Every credit-control request answered (RFC 4006 8.: a session's CC-Request-Number is unique), with the answer's
+# bytes: a retransmission (T flag) or a repeat after a crash gets the same answer, never a second debit. Written in
+# the transaction of the request's effect, so the answer leaves only once both are durable.
+charging_request = sa.Table(
+    "charging_request",
+    metadata,
+    sa.Column("session_id", sa.Text, primary_key=True),
+    sa.Column("request_number", sa.BigInteger, primary_key=True),
+    sa.Column("request_type", sa.SmallInteger, nullable=False),
+    sa.Column("result_code", sa.Integer, nullable=False),
+    sa.Column("answer", sa.LargeBinary, nullable=False),
+    sa.Column("answered_at", sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("request_type BETWEEN 1 AND 4", name="request_type_known"),
+)
