@@ -18,9 +18,10 @@ from openbss.core.errors import InvalidValue
 MONEY_UNIT = "money"
 UNITS = (MONEY_UNIT, "second", "byte", "message")
 
-# Why a reservation is refused; the Diameter server maps them to result codes (4012, 5030, 5031).
+# Why a reservation is refused; the Diameter server maps them to result codes (4012, 5030, 4010, 5031).
 CREDIT_LIMIT_REACHED = "creditLimitReached"
 USER_UNKNOWN = "userUnknown"
+SERVICE_DENIED = "serviceDenied"  # the subscription exists but is suspended (dunning, a fraud bar)
 RATING_FAILED = "ratingFailed"
 
 

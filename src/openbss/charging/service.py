@@ -30,6 +30,7 @@ from openbss.charging.model import (
     CREDIT_LIMIT_REACHED,
     MONEY_UNIT,
     RATING_FAILED,
+    SERVICE_DENIED,
     USER_UNKNOWN,
     BalanceBucket,
     check_unit,
@@ -84,7 +85,7 @@ class ReserveRequest:
 class Grant:
     granted: int
     expires_at: datetime | None = None
-    refusal: str | None = None  # CREDIT_LIMIT_REACHED, USER_UNKNOWN, RATING_FAILED
+    refusal: str | None = None  # CREDIT_LIMIT_REACHED, USER_UNKNOWN, SERVICE_DENIED, RATING_FAILED
 
 
 @dataclass(frozen=True)
@@ -219,6 +220,8 @@ def reserve(uow: UnitOfWork, req: ReserveRequest) -> Grant:
     product = _subscription(uow, req.service_id, req.at)
     if product is None:
         return Grant(0, refusal=USER_UNKNOWN)
+    if product.status == "suspended":
+        return Grant(0, refusal=SERVICE_DENIED)
     existing = _open_reservation(uow, req.session_id, req.rating_group)
     if existing is not None and (existing.status != "active" or existing.granted > 0):
         raise Conflict(f"sessionId={req.session_id!r} ratingGroup={req.rating_group}: reservation is "
@@ -309,6 +312,14 @@ def commit(uow: UnitOfWork, session_id: str, rating_group: int, used: int | Deci
     return Charged(used, Money(debited, res.currency), Money(cost - debited, res.currency))
 
 
+def open_rating_groups(uow: UnitOfWork, session_id: str) -> list[int]:
+    """The rating groups of the session whose reservation is still active, in order."""
+    r = charging_reservation
+    return list(uow.conn.execute(sa.select(r.c.rating_group).where(r.c.session_id == session_id,
+                                                                   r.c.status == "active")
+                                 .order_by(r.c.rating_group)).scalars())
+
+
 def release_expired(uow: UnitOfWork, at: datetime) -> int:
     """Free the holds of active reservations whose validity ended by `at` (orphans of dead sessions); skip the
     ones another transaction is settling right now. Returns how many were released."""
@@ -319,3 +330,19 @@ def release_expired(uow: UnitOfWork, at: datetime) -> int:
         _settle(uow, row.id, _holds(uow, row.id), {})
         uow.conn.execute(r.update().where(r.c.id == row.id).values(status="expired", granted=0, updated_at=uow.now()))
     return len(rows)
+
+
+def session_subscriber(uow: UnitOfWork, session_id: str) -> tuple[str, str | None] | None:
+    """(service id, destination) a session's first reservation was made for, or None for an unknown session:
+    the updates of a credit-control session need not name the subscriber again."""
+    r = charging_reservation
+    row = uow.conn.execute(sa.select(r.c.service_id, r.c.destination).where(r.c.session_id == session_id)
+                           .order_by(r.c.created_at).limit(1)).one_or_none()
+    return None if row is None else (row.service_id, row.destination)
+
+
+def open_grant(uow: UnitOfWork, session_id: str, rating_group: int) -> Decimal | None:
+    """Units granted and not yet reported on the rating group's active reservation; None when it has none."""
+    r = charging_reservation
+    return uow.conn.execute(sa.select(r.c.granted).where(r.c.session_id == session_id, r.c.rating_group == rating_group,
+                                                         r.c.status == "active")).scalar_one_or_none()

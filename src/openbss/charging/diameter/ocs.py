@@ -1,0 +1,165 @@
+"""The credit-control use case behind the Diameter server: one Credit-Control-Request, one transaction's work.
+
+INITIAL reserves each rating group's requested units (the OCS's default quota when the request names no
+amount); UPDATE commits the used units the network reports and reserves again; TERMINATION commits the last
+used units and closes every reservation of the session; EVENT debits at once (DIRECT_DEBITING: an SMS) or only
+looks (CHECK_BALANCE). A grant smaller than what was asked carries Final-Unit-Indication: these are the last
+units (TERMINATE, or REDIRECT to a top-up page for data when one is configured).
+
+`answer` also makes the request idempotent: the answer's bytes are stored under (Session-Id,
+CC-Request-Number) in the same transaction as the debit, so a retransmission (T flag) or a repeat after a crash
+gets the stored answer and nothing is charged twice (RFC 4006 5.1: duplicate detection).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from diameter.message.commands.credit_control import CreditControlRequest
+
+from openbss.charging import service as charging
+from openbss.charging.diameter import wire
+from openbss.charging.diameter.requests import (
+    CHECK_BALANCE,
+    EVENT,
+    FINAL_REDIRECT,
+    FINAL_TERMINATE,
+    INITIAL,
+    SERVICE_CONTEXTS,
+    TERMINATION,
+    ChargingRequest,
+    Outcome,
+    ServiceControl,
+    ServiceResult,
+    answer_bytes,
+    read_request,
+)
+from openbss.charging.model import CREDIT_LIMIT_REACHED, RATING_FAILED, SERVICE_DENIED, USER_UNKNOWN
+from openbss.charging.service import Grant, ReserveRequest
+from openbss.charging.tables import charging_request
+from openbss.db.uow import UnitOfWork
+
+REFUSALS = {CREDIT_LIMIT_REACHED: wire.CREDIT_LIMIT_REACHED, SERVICE_DENIED: wire.END_USER_SERVICE_DENIED,
+            RATING_FAILED: wire.RATING_FAILED, USER_UNKNOWN: wire.USER_UNKNOWN}
+
+
+@dataclass(frozen=True)
+class OcsConfig:
+    origin_host: str = "ocs.openbss.local"
+    origin_realm: str = "openbss.local"
+    validity_time: int = 300  # seconds a grant stays reserved unless reported (Validity-Time)
+    # What is granted when a Requested-Service-Unit names no amount.
+    default_quota: dict[str, int] = field(default_factory=lambda: {"voice": 300, "data": 10_000_000, "sms": 1})
+    redirect_url: str | None = None  # data sessions out of credit are redirected here (a top-up page)
+
+
+def answer(uow: UnitOfWork, msg: CreditControlRequest, config: OcsConfig) -> bytes:
+    """The answer's bytes for one request: stored ones for a request already answered, else new ones, stored."""
+    t = charging_request
+    stored = uow.conn.execute(sa.select(t.c.answer).where(t.c.session_id == msg.session_id,
+                                                          t.c.request_number == msg.cc_request_number)).scalar()
+    if stored is not None:
+        return wire.with_ids(stored, msg.header.hop_by_hop_identifier, msg.header.end_to_end_identifier)
+    request = read_request(msg)
+    if isinstance(request, wire.Fault):  # nothing happened: a repeat is judged again
+        outcome = Outcome(request.result_code, failed_avp=request.failed_avp, error_message=request.message)
+        return answer_bytes(msg, outcome, config.origin_host.encode(), config.origin_realm.encode())
+    outcome = credit_control(uow, request, config)
+    data = answer_bytes(msg, outcome, config.origin_host.encode(), config.origin_realm.encode())
+    uow.conn.execute(t.insert().values(session_id=request.session_id, request_number=request.request_number,
+                                       request_type=request.request_type, result_code=outcome.result_code,
+                                       answer=data, answered_at=uow.now()))
+    return data
+
+
+def credit_control(uow: UnitOfWork, req: ChargingRequest, config: OcsConfig) -> Outcome:
+    if req.request_type in (INITIAL, EVENT):
+        if req.service_id is None:
+            return Outcome(wire.MISSING_AVP, error_message="Subscription-Id is required",
+                           failed_avp=wire.RawAvp(443, 0, wire.AVP_MANDATORY, b"", b""))
+        subscriber = (req.service_id, req.destination)
+    else:
+        subscriber = charging.session_subscriber(uow, req.session_id)
+        if subscriber is None:
+            return Outcome(wire.UNKNOWN_SESSION_ID, error_message=f"Session-Id={req.session_id!r} is not open")
+    if req.request_type == EVENT:
+        results = [_event(uow, req, s, subscriber, config) for s in req.services]
+    else:
+        results = [_session(uow, req, s, subscriber, config) for s in req.services]
+        if req.request_type == TERMINATION:
+            for rating_group in charging.open_rating_groups(uow, req.session_id):
+                charging.commit(uow, req.session_id, rating_group, 0, final=True)
+    if any(r.result_code == wire.USER_UNKNOWN for r in results):
+        return Outcome(wire.USER_UNKNOWN, error_message=f"no active subscription has service id {subscriber[0]!r}")
+    check = None
+    if req.request_type == EVENT and req.requested_action == CHECK_BALANCE:
+        check = 0 if all(r.result_code == wire.SUCCESS for r in results) else 1
+        results = [ServiceResult(r.rating_group, wire.SUCCESS) for r in results]
+    return Outcome(_overall(results), tuple(results), check_balance=check, redirect_url=config.redirect_url)
+
+
+def _overall(results: list[ServiceResult]) -> int:
+    """DIAMETER_SUCCESS when any rating group succeeded (each MSCC carries its own code); the common failure
+    when every one failed the same way, so a client that reads only the top level stops the service."""
+    codes = {r.result_code for r in results}
+    if not results or wire.SUCCESS in codes:
+        return wire.SUCCESS
+    return codes.pop() if len(codes) == 1 else wire.SUCCESS
+
+
+def _usage_type(req: ChargingRequest, s: ServiceControl) -> str | None:
+    for units in (s.requested, s.used):
+        if units is not None and units.usage_type is not None:
+            return units.usage_type
+    return SERVICE_CONTEXTS.get(req.service_context)
+
+
+def _reserve(uow: UnitOfWork, req: ChargingRequest, s: ServiceControl, usage_type: str, wanted: int,
+             subscriber: tuple[str, str | None], config: OcsConfig) -> tuple[Grant, ServiceResult]:
+    grant = charging.reserve(uow, ReserveRequest(req.session_id, s.rating_group, subscriber[0], usage_type, wanted,
+                                                 uow.now(), config.validity_time, subscriber[1]))
+    if grant.refusal is not None:
+        return grant, ServiceResult(s.rating_group, REFUSALS[grant.refusal], usage_type)
+    final = None
+    if grant.granted < wanted:
+        final = FINAL_REDIRECT if usage_type == "data" and config.redirect_url else FINAL_TERMINATE
+    return grant, ServiceResult(s.rating_group, wire.SUCCESS, usage_type, grant.granted, config.validity_time, final)
+
+
+def _session(uow: UnitOfWork, req: ChargingRequest, s: ServiceControl, subscriber: tuple[str, str | None],
+             config: OcsConfig) -> ServiceResult:
+    usage_type = _usage_type(req, s)
+    if usage_type is None:
+        return ServiceResult(s.rating_group, wire.RATING_FAILED)
+    open_units = charging.open_grant(uow, req.session_id, s.rating_group)
+    final = req.request_type == TERMINATION
+    if open_units is not None and (s.used is not None or s.requested is not None or final):
+        # what was used since the last report; a new request without a report gives the open grant back
+        used = (s.used.of(usage_type) or 0) if s.used is not None else 0
+        charging.commit(uow, req.session_id, s.rating_group, used, final=final)
+    elif s.used is not None and req.request_type != INITIAL:
+        return ServiceResult(s.rating_group, wire.UNKNOWN_SESSION_ID, usage_type)
+    if final or s.requested is None:
+        return ServiceResult(s.rating_group, wire.SUCCESS, usage_type)
+    wanted = s.requested.of(usage_type) or config.default_quota[usage_type]
+    return _reserve(uow, req, s, usage_type, wanted, subscriber, config)[1]
+
+
+def _event(uow: UnitOfWork, req: ChargingRequest, s: ServiceControl, subscriber: tuple[str, str | None],
+           config: OcsConfig) -> ServiceResult:
+    """One-shot charging (RFC 4006 6.3): debit the whole event or nothing, or check that it could be paid."""
+    usage_type = _usage_type(req, s)
+    if usage_type is None:
+        return ServiceResult(s.rating_group, wire.RATING_FAILED)
+    units = s.requested or s.used
+    wanted = (units.of(usage_type) if units is not None else None) or config.default_quota[usage_type]
+    grant, result = _reserve(uow, req, s, usage_type, wanted, subscriber, config)
+    if grant.refusal is not None:
+        return result
+    whole = grant.granted == wanted
+    debit = whole and req.requested_action != CHECK_BALANCE
+    charging.commit(uow, req.session_id, s.rating_group, wanted if debit else 0, final=True)
+    if not whole:
+        return ServiceResult(s.rating_group, wire.CREDIT_LIMIT_REACHED, usage_type)
+    return ServiceResult(s.rating_group, wire.SUCCESS, usage_type, wanted)
