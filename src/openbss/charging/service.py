@@ -53,7 +53,7 @@ from openbss.mediation.model import Problem, UsageRecord
 from openbss.ordering import service as ordering
 from openbss.ordering.model import Product
 from openbss.party import service as party
-from openbss.rating.service import RatingRequest, rate_again
+from openbss.rating.service import Prices, RatingRequest, rate_again
 
 
 @dataclass(frozen=True)
@@ -175,7 +175,7 @@ class _RatingFailed(Exception):
 
 
 def _pricer(uow: UnitOfWork, product: Product, currency: str, service_id: str, usage_type: str,
-            destination: str | None, at: datetime):
+            destination: str | None, at: datetime, prices: Prices | None):
     """cost(units): what `units` of this usage cost at `at` with the scalar rater; _RatingFailed if unrated."""
 
     @cache
@@ -183,7 +183,7 @@ def _pricer(uow: UnitOfWork, product: Product, currency: str, service_id: str, u
         if units <= 0:
             return Decimal(0)
         record = UsageRecord("charging", "quote", service_id, usage_type, at, Decimal(units), destination)
-        [rated] = rate_again(uow, [(RatingRequest(record, product, currency), Decimal(0))])
+        [rated] = rate_again(uow, [(RatingRequest(record, product, currency), Decimal(0))], prices=prices)
         if isinstance(rated, Problem):
             raise _RatingFailed(rated)
         return rated.charge.amount
@@ -214,8 +214,9 @@ def _open_reservation(uow: UnitOfWork, session_id: str, rating_group: int) -> sa
                             .with_for_update()).one_or_none()
 
 
-def reserve(uow: UnitOfWork, req: ReserveRequest) -> Grant:
-    """Grant up to `req.requested` units to the session's rating group, or refuse with a typed reason."""
+def reserve(uow: UnitOfWork, req: ReserveRequest, prices: Prices | None = None) -> Grant:
+    """Grant up to `req.requested` units to the session's rating group, or refuse with a typed reason. `prices`:
+    usage prices already looked up in this transaction (a batch of requests)."""
     _check_request(req)
     product = _subscription(uow, req.service_id, req.at)
     if product is None:
@@ -233,7 +234,7 @@ def reserve(uow: UnitOfWork, req: ReserveRequest) -> Grant:
     covered = int(sum((h for _, h in unit_holds), Decimal(0)))
     rest, affordable, money_holds = req.requested - covered, 0, []
     if rest > 0:
-        cost = _pricer(uow, product, currency, req.service_id, req.usage_type, req.destination, req.at)
+        cost = _pricer(uow, product, currency, req.service_id, req.usage_type, req.destination, req.at, prices)
         money = [b for b in buckets if b.unit == MONEY_UNIT]
         budget = sum((b.free for b in money if b.valid_at(req.at)), Decimal(0))
         try:
@@ -282,7 +283,8 @@ def _settle(uow: UnitOfWork, reservation_id: uuid.UUID, holds: Sequence[tuple[uu
     uow.conn.execute(charging_hold.delete().where(charging_hold.c.reservation_id == reservation_id))
 
 
-def commit(uow: UnitOfWork, session_id: str, rating_group: int, used: int | Decimal, final: bool) -> Charged:
+def commit(uow: UnitOfWork, session_id: str, rating_group: int, used: int | Decimal, final: bool,
+           prices: Prices | None = None) -> Charged:
     """Spend `used` units of the open grant and release the rest; `final` closes the reservation (CCR-T)."""
     used = to_decimal(used, "used")
     if used < 0:
@@ -298,7 +300,8 @@ def commit(uow: UnitOfWork, session_id: str, rating_group: int, used: int | Deci
     product = ordering.get_product(uow, res.product_id)
     cost = Decimal(0)
     if rest > 0:
-        price = _pricer(uow, product, res.currency, res.service_id, res.usage_type, res.destination, res.rated_at)
+        price = _pricer(uow, product, res.currency, res.service_id, res.usage_type, res.destination, res.rated_at,
+                        prices)
         try:
             cost = price(int(rest.to_integral_value()))
         except _RatingFailed:

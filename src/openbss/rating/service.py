@@ -385,14 +385,15 @@ def rate_records(uow: UnitOfWork, requests: Sequence[RatingRequest], *,
 
 
 def rate_again(uow: UnitOfWork, stored: Sequence[tuple[RatingRequest, Decimal]], *,
-               vector_from: int = VECTOR_FROM) -> list[RatedCharge | Problem]:
+               vector_from: int = VECTOR_FROM, prices: Prices | None = None) -> list[RatedCharge | Problem]:
     """Rerate stored records, each given with the allowance units rating gave it: the tariff valid at the usage
     date as it stands now (the catalog's price version, the rate table's newest version), the record keeping
     its allowance units (left = them, so covered = min(them, billed now)). No bucket is read or written: units
-    a rerating frees or would need stay where the first rating left them. One RatedCharge or Problem per item."""
+    a rerating frees or would need stay where the first rating left them. One RatedCharge or Problem per item.
+    `prices`: the caller's look-ups of the same transaction (online charging rates many small requests)."""
     requests = [r for r, _ in stored]
     out: list[RatedCharge | Problem | None] = [None] * len(requests)
-    jobs, _ = _table_jobs(uow, _price_all(requests, Prices(uow), out), out)
+    jobs, _ = _table_jobs(uow, _price_all(requests, prices or Prices(uow), out), out)
     jobs = [replace(j, allowance=int(stored[j.index][1])) for j in jobs]
     if jobs:
         (_rate_vector if len(jobs) >= vector_from else _rate_scalar)(uow, jobs, {}, out)

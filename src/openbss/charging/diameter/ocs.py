@@ -39,6 +39,7 @@ from openbss.charging.model import CREDIT_LIMIT_REACHED, RATING_FAILED, SERVICE_
 from openbss.charging.service import Grant, ReserveRequest
 from openbss.charging.tables import charging_request
 from openbss.db.uow import UnitOfWork
+from openbss.rating.service import Prices
 
 REFUSALS = {CREDIT_LIMIT_REACHED: wire.CREDIT_LIMIT_REACHED, SERVICE_DENIED: wire.END_USER_SERVICE_DENIED,
             RATING_FAILED: wire.RATING_FAILED, USER_UNKNOWN: wire.USER_UNKNOWN}
@@ -54,8 +55,9 @@ class OcsConfig:
     redirect_url: str | None = None  # data sessions out of credit are redirected here (a top-up page)
 
 
-def answer(uow: UnitOfWork, msg: CreditControlRequest, config: OcsConfig) -> bytes:
-    """The answer's bytes for one request: stored ones for a request already answered, else new ones, stored."""
+def answer(uow: UnitOfWork, msg: CreditControlRequest, config: OcsConfig, prices: Prices | None = None) -> bytes:
+    """The answer's bytes for one request: stored ones for a request already answered, else new ones, stored.
+    `prices`: the usage prices the batch's transaction already looked up."""
     t = charging_request
     stored = uow.conn.execute(sa.select(t.c.answer).where(t.c.session_id == msg.session_id,
                                                           t.c.request_number == msg.cc_request_number)).scalar()
@@ -65,7 +67,7 @@ def answer(uow: UnitOfWork, msg: CreditControlRequest, config: OcsConfig) -> byt
     if isinstance(request, wire.Fault):  # nothing happened: a repeat is judged again
         outcome = Outcome(request.result_code, failed_avp=request.failed_avp, error_message=request.message)
         return answer_bytes(msg, outcome, config.origin_host.encode(), config.origin_realm.encode())
-    outcome = credit_control(uow, request, config)
+    outcome = credit_control(uow, request, config, prices or Prices(uow))
     data = answer_bytes(msg, outcome, config.origin_host.encode(), config.origin_realm.encode())
     uow.conn.execute(t.insert().values(session_id=request.session_id, request_number=request.request_number,
                                        request_type=request.request_type, result_code=outcome.result_code,
@@ -73,7 +75,7 @@ def answer(uow: UnitOfWork, msg: CreditControlRequest, config: OcsConfig) -> byt
     return data
 
 
-def credit_control(uow: UnitOfWork, req: ChargingRequest, config: OcsConfig) -> Outcome:
+def credit_control(uow: UnitOfWork, req: ChargingRequest, config: OcsConfig, prices: Prices) -> Outcome:
     if req.request_type in (INITIAL, EVENT):
         if req.service_id is None:
             return Outcome(wire.MISSING_AVP, error_message="Subscription-Id is required",
@@ -84,12 +86,12 @@ def credit_control(uow: UnitOfWork, req: ChargingRequest, config: OcsConfig) -> 
         if subscriber is None:
             return Outcome(wire.UNKNOWN_SESSION_ID, error_message=f"Session-Id={req.session_id!r} is not open")
     if req.request_type == EVENT:
-        results = [_event(uow, req, s, subscriber, config) for s in req.services]
+        results = [_event(uow, req, s, subscriber, config, prices) for s in req.services]
     else:
-        results = [_session(uow, req, s, subscriber, config) for s in req.services]
+        results = [_session(uow, req, s, subscriber, config, prices) for s in req.services]
         if req.request_type == TERMINATION:
             for rating_group in charging.open_rating_groups(uow, req.session_id):
-                charging.commit(uow, req.session_id, rating_group, 0, final=True)
+                charging.commit(uow, req.session_id, rating_group, 0, final=True, prices=prices)
     if any(r.result_code == wire.USER_UNKNOWN for r in results):
         return Outcome(wire.USER_UNKNOWN, error_message=f"no active subscription has service id {subscriber[0]!r}")
     check = None
@@ -116,9 +118,9 @@ def _usage_type(req: ChargingRequest, s: ServiceControl) -> str | None:
 
 
 def _reserve(uow: UnitOfWork, req: ChargingRequest, s: ServiceControl, usage_type: str, wanted: int,
-             subscriber: tuple[str, str | None], config: OcsConfig) -> tuple[Grant, ServiceResult]:
+             subscriber: tuple[str, str | None], config: OcsConfig, prices: Prices) -> tuple[Grant, ServiceResult]:
     grant = charging.reserve(uow, ReserveRequest(req.session_id, s.rating_group, subscriber[0], usage_type, wanted,
-                                                 uow.now(), config.validity_time, subscriber[1]))
+                                                 uow.now(), config.validity_time, subscriber[1]), prices)
     if grant.refusal is not None:
         return grant, ServiceResult(s.rating_group, REFUSALS[grant.refusal], usage_type)
     final = None
@@ -128,7 +130,7 @@ def _reserve(uow: UnitOfWork, req: ChargingRequest, s: ServiceControl, usage_typ
 
 
 def _session(uow: UnitOfWork, req: ChargingRequest, s: ServiceControl, subscriber: tuple[str, str | None],
-             config: OcsConfig) -> ServiceResult:
+             config: OcsConfig, prices: Prices) -> ServiceResult:
     usage_type = _usage_type(req, s)
     if usage_type is None:
         return ServiceResult(s.rating_group, wire.RATING_FAILED)
@@ -137,29 +139,29 @@ def _session(uow: UnitOfWork, req: ChargingRequest, s: ServiceControl, subscribe
     if open_units is not None and (s.used is not None or s.requested is not None or final):
         # what was used since the last report; a new request without a report gives the open grant back
         used = (s.used.of(usage_type) or 0) if s.used is not None else 0
-        charging.commit(uow, req.session_id, s.rating_group, used, final=final)
+        charging.commit(uow, req.session_id, s.rating_group, used, final=final, prices=prices)
     elif s.used is not None and req.request_type != INITIAL:
         return ServiceResult(s.rating_group, wire.UNKNOWN_SESSION_ID, usage_type)
     if final or s.requested is None:
         return ServiceResult(s.rating_group, wire.SUCCESS, usage_type)
     wanted = s.requested.of(usage_type) or config.default_quota[usage_type]
-    return _reserve(uow, req, s, usage_type, wanted, subscriber, config)[1]
+    return _reserve(uow, req, s, usage_type, wanted, subscriber, config, prices)[1]
 
 
 def _event(uow: UnitOfWork, req: ChargingRequest, s: ServiceControl, subscriber: tuple[str, str | None],
-           config: OcsConfig) -> ServiceResult:
+           config: OcsConfig, prices: Prices) -> ServiceResult:
     """One-shot charging (RFC 4006 6.3): debit the whole event or nothing, or check that it could be paid."""
     usage_type = _usage_type(req, s)
     if usage_type is None:
         return ServiceResult(s.rating_group, wire.RATING_FAILED)
     units = s.requested or s.used
     wanted = (units.of(usage_type) if units is not None else None) or config.default_quota[usage_type]
-    grant, result = _reserve(uow, req, s, usage_type, wanted, subscriber, config)
+    grant, result = _reserve(uow, req, s, usage_type, wanted, subscriber, config, prices)
     if grant.refusal is not None:
         return result
     whole = grant.granted == wanted
     debit = whole and req.requested_action != CHECK_BALANCE
-    charging.commit(uow, req.session_id, s.rating_group, wanted if debit else 0, final=True)
+    charging.commit(uow, req.session_id, s.rating_group, wanted if debit else 0, final=True, prices=prices)
     if not whole:
         return ServiceResult(s.rating_group, wire.CREDIT_LIMIT_REACHED, usage_type)
     return ServiceResult(s.rating_group, wire.SUCCESS, usage_type, wanted)

@@ -159,8 +159,10 @@ def read_request(msg: CreditControlRequest) -> ChargingRequest | Fault:
         services.append(ServiceControl(mscc.rating_group or 0, requested, used))
     if not services and msg.cc_request_type != TERMINATION:
         return Fault(MISSING_AVP, "Multiple-Services-Credit-Control is required (one per rating group)")
+    # the called party matters where a session starts; later requests are rated as the first one was
+    destination = _destination(msg) if msg.cc_request_type in (INITIAL, EVENT) else None
     return ChargingRequest(msg.session_id, msg.cc_request_type, msg.cc_request_number, msg.service_context_id or "",
-                           subscriber, _destination(msg), msg.requested_action, tuple(services),
+                           subscriber, destination, msg.requested_action, tuple(services),
                            msg.event_timestamp)
 
 

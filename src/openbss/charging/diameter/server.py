@@ -29,6 +29,7 @@ from openbss.charging.diameter.ocs import OcsConfig
 from openbss.charging.diameter.requests import CREDIT_CONTROL_APPLICATION
 from openbss.core.clock import Clock, SystemClock
 from openbss.db.uow import unit_of_work
+from openbss.rating.service import Prices
 
 log = logging.getLogger("openbss.charging.diameter")
 
@@ -95,10 +96,11 @@ class GroupCommit:
         host, realm = self.config.origin_host.encode(), self.config.origin_realm.encode()
         try:
             with unit_of_work(self.engine, actor="ocs", clock=self.clock) as uow:
+                prices = Prices(uow)  # the batch's usage prices, looked up once per offering
                 for p in batch:
                     try:
                         with uow.savepoint():
-                            answers.append(ocs.answer(uow, p.message, self.config))
+                            answers.append(ocs.answer(uow, p.message, self.config, prices))
                     except Exception as e:  # one request's failure is its own: the others commit
                         log.exception("credit-control request %s failed", p.message.session_id)
                         answers.append(base.error_answer(p.header, p.body, wire.Fault(
