@@ -29,11 +29,15 @@ node:
 		apt-get update -qq && apt-get install -y -qq nodejs npm >/dev/null; } || \
 		{ echo "make test needs Node.js and npm for the TM Forum conformance kits: apt-get install nodejs npm"; exit 1; }
 
-# Real protocol peers the tests talk to: radclient (Debian's freeradius-utils) for the RADIUS collector.
+# Real protocol peers the tests talk to: radclient (Debian's freeradius-utils) for the RADIUS collector; Kamailio
+# with its IMS charging module and sipp for the Diameter Ro end-to-end test.
+PEER_PACKAGES = freeradius-utils kamailio kamailio-ims-modules sip-tester
 peers:
-	@command -v radclient >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
-		apt-get update -qq && apt-get install -y -qq freeradius-utils >/dev/null; } || \
-		{ echo "make test needs radclient for the RADIUS tests: apt-get install freeradius-utils"; exit 1; }
+	@{ command -v radclient && command -v kamailio && command -v sipp && \
+		ls /usr/lib/*/kamailio/modules/ims_charging.so; } >/dev/null 2>&1 || \
+		{ [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(PEER_PACKAGES) >/dev/null; } || \
+		{ echo "make test needs these peers: apt-get install $(PEER_PACKAGES)"; exit 1; }
 
 # PDF invoices render about twice as fast with HarfBuzz's font subsetter (WeasyPrint falls back to fontTools
 # without it). As root on Debian it is installed; elsewhere PDFs are still made, more slowly.

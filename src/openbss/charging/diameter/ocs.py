@@ -84,6 +84,8 @@ def credit_control(uow: UnitOfWork, req: ChargingRequest, config: OcsConfig, pri
     else:
         subscriber = charging.session_subscriber(uow, req.session_id)
         if subscriber is None:
+            if req.request_type == TERMINATION and not any(_reported(s) for s in req.services):
+                return Outcome(wire.SUCCESS)  # the end of a session whose start was refused: nothing to close
             return Outcome(wire.UNKNOWN_SESSION_ID, error_message=f"Session-Id={req.session_id!r} is not open")
     if req.request_type == EVENT:
         results = [_event(uow, req, s, subscriber, config, prices) for s in req.services]
@@ -108,6 +110,10 @@ def _overall(results: list[ServiceResult]) -> int:
     if not results or wire.SUCCESS in codes:
         return wire.SUCCESS
     return codes.pop() if len(codes) == 1 else wire.SUCCESS
+
+
+def _reported(s: ServiceControl) -> bool:
+    return s.used is not None and any(v for v in (s.used.time, s.used.octets, s.used.specific))
 
 
 def _usage_type(req: ChargingRequest, s: ServiceControl) -> str | None:

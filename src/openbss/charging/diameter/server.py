@@ -201,6 +201,7 @@ class CreditControlServer:
                 self.host, self.realm)
         fault = wire.check(body, CCR_REQUIRED if header.command == base.CREDIT_CONTROL else ())
         if fault is not None:
+            log.warning("refused command %d: %d %s", header.command, fault.result_code, fault.message)
             return base.error_answer(header, body, fault, self.host, self.realm)
         try:
             message = Message.from_bytes(data)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from diameter.message.avp.avp import AvpGrouped, get_avp_dictionary_entry
 
 HEADER = 20
+AUTH_APPLICATION_ID, VENDOR_SPECIFIC_APPLICATION_ID = 258, 260
 MAX_MESSAGE = 1 << 20  # a credit-control request is a few hundred bytes; beyond this a peer is broken or hostile
 
 FLAG_REQUEST, FLAG_PROXIABLE, FLAG_ERROR, FLAG_RETRANSMIT = 0x80, 0x40, 0x20, 0x10
@@ -124,6 +125,8 @@ def check(body: bytes, required: tuple[int, ...]) -> Fault | None:
     fault = _walk(body, present)
     if fault is not None:
         return fault
+    if AUTH_APPLICATION_ID in required and VENDOR_SPECIFIC_APPLICATION_ID in present:
+        present.add(AUTH_APPLICATION_ID)  # Kamailio's ims_charging names the application only there
     for code in required:
         if code not in present:
             return Fault(MISSING_AVP, f"AVP {code} is required", RawAvp(code, 0, AVP_MANDATORY, b"", b""))
