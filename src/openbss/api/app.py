@@ -16,8 +16,7 @@ from openbss.events.router import hub_routers
 
 # Each of these packages has a router.py exporting `routers`, mounted at their TM Forum base paths.
 DOMAINS_WITH_ROUTES = ("catalog", "party", "ordering", "mediation", "billing", "payments", "rating",
-                       "reconciliation", "dunning",
-                       "charging")
+                       "reconciliation", "dunning")
 
 DESCRIPTION = """
 openbss speaks the TM Forum Open APIs (v4). Authenticate every call with an API key:
