@@ -25,6 +25,26 @@ CONTEXT = {"voice": "32260@3gpp.org", "data": "32251@3gpp.org", "sms": "32274@3g
 UNIT = {"voice": "cc_time", "data": "cc_total_octets", "sms": "cc_service_specific_units"}
 
 
+def read_message(sock: socket.socket) -> bytes | None:
+    """One whole Diameter message from a socket, or None when the peer closed the connection first."""
+    head = _exactly(sock, 20)
+    rest = None if head is None else _exactly(sock, int.from_bytes(head[1:4], "big") - 20)
+    return None if rest is None else head + rest
+
+
+def _exactly(sock: socket.socket, n: int) -> bytes | None:
+    out = b""
+    while len(out) < n:
+        try:
+            chunk = sock.recv(n - len(out))
+        except OSError:
+            return None
+        if not chunk:
+            return None
+        out += chunk
+    return out
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -41,3 +42,16 @@ def stop(service: subprocess.Popen) -> str:
     service.send_signal(signal.SIGTERM)
     output, _ = service.communicate(timeout=60)
     return output
+
+
+def wait_for_port(service: subprocess.Popen, port: int, timeout: float = 30) -> None:
+    """Wait until the service accepts TCP connections on 127.0.0.1:`port`; one that dies first fails the test."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert service.poll() is None, service.stdout.read()
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError(f"nothing listens on port {port} after {timeout} s")

@@ -25,9 +25,8 @@ from openbss.charging.diameter import wire
 from openbss.charging.service import NewBucket
 from openbss.charging.tables import balance_bucket, charging_request
 from tests import factories
-from tests.diameter_client import Client, Service, free_port, server_args
-from tests.integration.test_diameter_credit_control import _wait_for_port
-from tests.services import openbss_service
+from tests.diameter_client import Client, Service, free_port, read_message, server_args
+from tests.services import openbss_service, wait_for_port
 
 SESSIONS, ROUNDS = 20, 5
 START = datetime(2026, 10, 1, tzinfo=UTC)
@@ -69,23 +68,7 @@ class RawPeer:
         return self.hop
 
     def read(self) -> bytes | None:
-        head = self._exactly(20)
-        if head is None:
-            return None
-        rest = self._exactly(int.from_bytes(head[1:4], "big") - 20)
-        return None if rest is None else head + rest
-
-    def _exactly(self, n: int) -> bytes | None:
-        out = b""
-        while len(out) < n:
-            try:
-                chunk = self.sock.recv(n - len(out))
-            except OSError:
-                return None
-            if not chunk:
-                return None
-            out += chunk
-        return out
+        return read_message(self.sock)
 
 
 def result_of(answer: bytes) -> int:
@@ -107,7 +90,7 @@ def test_a_killed_server_loses_no_acknowledged_debit_and_repeats_none(engine, uo
         return data
 
     with openbss_service(engine, tmp_path, *server_args(port, "--validity", "3")) as server:
-        _wait_for_port(server, port)
+        wait_for_port(server, port)
         peer = RawPeer(port)
         for line in lines:
             peer.write(request(line, 1, [Service(1, 10)]))
@@ -135,7 +118,7 @@ def test_a_killed_server_loses_no_acknowledged_debit_and_repeats_none(engine, uo
     assert set(acknowledged) <= stored
 
     with openbss_service(engine, tmp_path, *server_args(port, "--validity", "3")) as server:
-        _wait_for_port(server, port)
+        wait_for_port(server, port)
         peer = RawPeer(port)
         for line in lines:  # the unanswered round-5 requests, again (answered or not before the kill)
             peer.write(sent[line], retransmit=True)

@@ -22,8 +22,8 @@ from openbss.charging.diameter import wire
 from openbss.charging.service import NewBucket
 from openbss.charging.tables import charging_request
 from tests import factories
-from tests.diameter_client import Service, connected, free_port, granted, mscc_result, server_args
-from tests.services import openbss_service
+from tests.diameter_client import Service, connected, free_port, granted, mscc_result, read_message, server_args
+from tests.services import openbss_service, wait_for_port
 
 INITIAL, UPDATE, TERMINATION, EVENT = 1, 2, 3, 4
 START = datetime(2026, 10, 1, tzinfo=UTC)
@@ -56,21 +56,8 @@ def ocs(engine, tmp_path):
     """The server on a free port; yields the port."""
     port = free_port()
     with openbss_service(engine, tmp_path, *server_args(port, "--validity", "120")) as service:
-        _wait_for_port(service, port)
+        wait_for_port(service, port)
         yield port
-
-
-def _wait_for_port(service, port):
-    import time
-
-    for _ in range(300):
-        assert service.poll() is None, service.stdout.read()
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise AssertionError("the charging server did not start")
 
 
 def test_a_voice_call_is_granted_reported_and_closed(uow, subscriber, ocs):
@@ -198,18 +185,9 @@ def test_a_suspended_line_is_denied_with_4010(uow, subscriber, ocs):
 def _raw(port: int, data: bytes) -> Message:
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
         sock.sendall(data)
-        head = _read(sock, 20)
-        length = int.from_bytes(head[1:4], "big")
-        return Message.from_bytes(head + _read(sock, length - 20))
-
-
-def _read(sock, n: int) -> bytes:
-    out = b""
-    while len(out) < n:
-        chunk = sock.recv(n - len(out))
-        assert chunk, "the server closed the connection without an answer"
-        out += chunk
-    return out
+        answer = read_message(sock)
+        assert answer is not None, "the server closed the connection without an answer"
+        return Message.from_bytes(answer)
 
 
 def _avp(code: int, payload: bytes, flags: int = 0x40) -> bytes:
