@@ -167,9 +167,11 @@ def test_a_call_is_cut_when_the_granted_time_runs_out(tmp_path, network, uow, en
     assert "Reason: outofcredit" in result.messages_path.read_text()  # Kamailio's BYE says why
     assert charging_stats(kam)["killed_calls"] == 1
     # the 12 s granted (the last with Final-Unit-Indication TERMINATE) are used and paid, no more: the whole
-    # 0.024 EUR, no overdraft, nothing left reserved
+    # 0.024 EUR, no overdraft, nothing left reserved. Kamailio's one-second timer may cut the call a tick after
+    # the grant ran out and report that second too (seen in CI: 13 s): it is recorded as used, but the
+    # OCS debits only what the grant held, so the balance never goes below zero.
     [(used, status)] = seconds_charged(engine)
-    assert (used, status) == (12, "closed")
+    assert status == "closed" and used in (12, 13), used
     assert balance(uow, wallet) == (12 * SECOND, 0)
 
 
