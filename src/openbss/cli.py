@@ -15,6 +15,7 @@ from openbss.billing.final_cli import final_command
 from openbss.billing.invoice_cli import invoice_app
 from openbss.billing.report_cli import report_app
 from openbss.catalog.cli import catalog_app
+from openbss.charging.cli import voucher_app
 from openbss.charging.diameter.cli import charging_app
 from openbss.config import load_settings
 from openbss.dunning.cli import dunning_app
@@ -52,6 +53,7 @@ app.add_typer(ledger_app, name="ledger")
 app.add_typer(statement_app, name="statement")
 app.add_typer(billrun_app, name="billrun")
 app.add_typer(charging_app, name="charging")
+app.add_typer(voucher_app, name="voucher")
 console = Console()
 
 

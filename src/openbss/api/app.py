@@ -16,7 +16,8 @@ from openbss.events.router import hub_routers
 
 # Each of these packages has a router.py exporting `routers`, mounted at their TM Forum base paths.
 DOMAINS_WITH_ROUTES = ("catalog", "party", "ordering", "mediation", "billing", "payments", "rating",
-                       "reconciliation", "dunning")
+                       "reconciliation", "dunning",
+                       "charging")
 
 DESCRIPTION = """
 openbss speaks the TM Forum Open APIs (v4). Authenticate every call with an API key:

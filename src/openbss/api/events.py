@@ -19,6 +19,8 @@ from openbss.catalog.schemas import (
     price_out,
     specification_out,
 )
+from openbss.charging import balances
+from openbss.charging.schemas import BALANCE_BASE, adjust_out, bucket_out, topup_out
 from openbss.config import Settings
 from openbss.db.uow import UnitOfWork
 from openbss.events import service as events
@@ -62,6 +64,9 @@ RESOURCES = [
     (PAYMENT_BASE, "payment", payments.get_payment, payment_out),
     (PAYMENT_BASE, "refund", refunds.get_refund, refund_out),
     (METHOD_BASE, "paymentMethod", method_service.get_method, method_out),
+    (BALANCE_BASE, "bucket", balances.get_bucket_view, bucket_out),
+    (BALANCE_BASE, "topupBalance", balances.get_topup, topup_out),
+    (BALANCE_BASE, "adjustBalance", balances.get_adjustment, adjust_out),
 ]
 
 

@@ -438,6 +438,17 @@ def unbilled_quantities(uow: UnitOfWork, account_id: uuid.UUID, start: datetime,
     return {(product_id, usage_type): quantity for product_id, usage_type, quantity in rows}
 
 
+def unbilled_charge(uow: UnitOfWork, account_id: uuid.UUID, currency: str) -> Decimal:
+    """What the account's rated, not yet billed usage and rerating adjustments in `currency` add up to (what online
+    charging counts against a postpaid credit limit besides the open receivable)."""
+    parts = [
+        sa.select(sa.func.coalesce(sa.func.sum(t.c[column]), 0)).where(
+            t.c.account_id == account_id, t.c.status == "rated", t.c.currency == currency).scalar_subquery()
+        for t, column in ((usage, "charge"), (usage_adjustment, "amount"))
+    ]
+    return Decimal(uow.conn.execute(sa.select(parts[0] + parts[1])).scalar_one())
+
+
 def claim_unbilled_usage(
     uow: UnitOfWork, account_id: uuid.UUID, before: datetime, invoice_id: uuid.UUID
 ) -> list[UsageTotal]:
