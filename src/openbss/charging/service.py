@@ -8,8 +8,13 @@ reads no allowance bucket), and when money runs short the grant shrinks to the m
 releases what is left; `release_expired` frees the holds of reservations whose validity time passed
 (sessions whose network element died).
 
-Concurrency: buckets are locked FOR UPDATE in id order (concurrent sessions on one balance wait for each other
-instead of deadlocking), and the CHECK used + reserved <= amount refuses any overspend the locking missed.
+Batches: the rules run on a `ChargingState` in memory (charging/state.py). `load_state` locks and reads what a
+batch of requests can touch in a fixed number of statements, the requests are answered against it, and
+`save_state` writes back what changed, one statement per kind of row; `reserve` and `commit` called without a
+batch load and save their own. So the Diameter server's cost per request is Python, not round trips.
+
+Concurrency: buckets are locked FOR UPDATE in id order (concurrent batches and the balance API wait for each
+other instead of deadlocking), and the CHECK used + reserved <= amount refuses any overspend the locking missed.
 Rating a grant per chunk charges a rate's connect fee and minimum per chunk; that is a known limit of pricing
 chunks separately (to do: price the session's cumulative use).
 """
@@ -17,8 +22,8 @@ chunks separately (to do: price the session's cumulative use).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import cache
@@ -34,10 +39,8 @@ from openbss.charging.model import (
     USER_UNKNOWN,
     BalanceBucket,
     check_unit,
-    most_affordable,
-    plan_holds,
-    spend_holds,
 )
+from openbss.charging.state import ChargingState, Hold, Reservation, Unpriced
 from openbss.charging.tables import (
     balance_bucket,
     balance_group,
@@ -138,65 +141,130 @@ def get_bucket(uow: UnitOfWork, bucket_id: uuid.UUID) -> BalanceBucket:
     return _bucket(row)
 
 
-def _owned_by(account_id: uuid.UUID) -> sa.ColumnElement[bool]:
-    """Buckets of the account and of every group it belongs to."""
-    b = balance_bucket
-    groups = sa.select(balance_group_member.c.group_id).where(balance_group_member.c.account_id == account_id)
-    return sa.or_(b.c.account_id == account_id, b.c.group_id.in_(groups))
+def _owned_by(account_ids: Collection[uuid.UUID]) -> sa.ColumnElement[bool]:
+    """Buckets of the accounts and of every group they belong to."""
+    b, m = balance_bucket, balance_group_member
+    groups = sa.select(m.c.group_id).where(m.c.account_id.in_(account_ids))
+    return sa.or_(b.c.account_id.in_(account_ids), b.c.group_id.in_(groups))
 
 
 def buckets_of(uow: UnitOfWork, account_id: uuid.UUID) -> list[BalanceBucket]:
     """Every bucket the account may spend from (its own and its groups'), valid or not, in id order."""
-    rows = uow.conn.execute(sa.select(balance_bucket).where(_owned_by(account_id)).order_by(balance_bucket.c.id))
+    rows = uow.conn.execute(sa.select(balance_bucket).where(_owned_by([account_id])).order_by(balance_bucket.c.id))
     return [_bucket(r) for r in rows]
 
 
-def _lock_buckets(uow: UnitOfWork, account_id: uuid.UUID, units: Iterable[str], currency: str,
-                  at: datetime) -> list[BalanceBucket]:
-    """The account's and its groups' buckets of these units valid at `at`, locked in id order."""
-    b = balance_bucket
-    rows = uow.conn.execute(
-        sa.select(b).where(
-            _owned_by(account_id),
-            b.c.unit.in_(list(units)),
-            sa.or_(b.c.currency.is_(None), b.c.currency == currency),
-            b.c.valid_from <= at, sa.or_(b.c.valid_to.is_(None), b.c.valid_to > at),
-        ).order_by(b.c.id).with_for_update()
-    )
-    return [_bucket(r) for r in rows]
+# ---- loading and saving a batch's state ------------------------------------------------------------------------
+
+@dataclass
+class Batch:
+    """What a batch of requests works on: the locked balances and reservations, the subscriptions of the service
+    ids it names, their accounts' currencies, and the usage prices looked up so far."""
+
+    state: ChargingState
+    products: dict[str, list[Product]]  # by service id, newest start first
+    currencies: dict[uuid.UUID, str]
+    prices: Prices
 
 
-def _subscription(uow: UnitOfWork, service_id: str, at: datetime) -> Product | None:
-    return ordering.active_at(ordering.products_by_service_id(uow, [service_id]).get(service_id, ()), at)
+def _reservation(row: sa.Row, holds: tuple[Hold, ...]) -> Reservation:
+    return Reservation(row.id, row.session_id, row.rating_group, row.account_id, row.product_id, row.service_id,
+                       row.usage_type, row.destination, row.currency, row.rated_at, row.granted, row.used, row.status,
+                       row.expires_at, row.created_at, holds)
 
 
-class _RatingFailed(Exception):
-    pass
+def _load_holds(uow: UnitOfWork, reservation_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, list[Hold]]:
+    h = charging_hold
+    holds: dict[uuid.UUID, list[Hold]] = {}
+    if reservation_ids:
+        for r in uow.conn.execute(sa.select(h.c.reservation_id, h.c.bucket_id, h.c.held)
+                                  .where(h.c.reservation_id.in_(reservation_ids)).order_by(h.c.reservation_id, h.c.seq)):
+            holds.setdefault(r.reservation_id, []).append((r.bucket_id, r.held))
+    return holds
 
 
-def _pricer(uow: UnitOfWork, product: Product, currency: str, service_id: str, usage_type: str,
-            destination: str | None, at: datetime, prices: Prices | None):
-    """cost(units): what `units` of this usage cost at `at` with the scalar rater; _RatingFailed if unrated."""
+def load_state(uow: UnitOfWork, at: datetime, *, sessions: Iterable[str] = (), service_ids: Iterable[str] = (),
+               rows: Sequence[sa.Row] | None = None, prices: Prices | None = None) -> Batch:
+    """Lock and load, in a fixed number of statements, what requests of these sessions and subscribers can touch:
+    the sessions' reservations (FOR UPDATE; or the reservation `rows` the caller already locked) with their
+    holds, every product of the service ids named, and the buckets (FOR UPDATE, in id order, the order every
+    writer of buckets takes) that their accounts may spend at `at` or that a hold is on."""
+    r, b, m = charging_reservation, balance_bucket, balance_group_member
+    if rows is None:
+        session_ids = sorted(set(sessions))
+        rows = uow.conn.execute(sa.select(r).where(r.c.session_id.in_(session_ids)).order_by(r.c.id)
+                                .with_for_update()).all() if session_ids else []
+    holds = _load_holds(uow, [row.id for row in rows if row.status == "active"])
+    reservations = {(row.session_id, row.rating_group): _reservation(row, tuple(holds.get(row.id, ())))
+                    for row in rows}
+    products = ordering.products_by_service_id(uow, {*service_ids, *(x.service_id for x in reservations.values())})
+    accounts = {p.account_id for ps in products.values() for p in ps} | {x.account_id for x in reservations.values()}
+    held = [i for hs in holds.values() for i, _ in hs]
+    valid = sa.and_(_owned_by(accounts), sa.or_(b.c.valid_to.is_(None), b.c.valid_to > at)) if accounts else sa.false()
+    buckets = {row.id: row for row in uow.conn.execute(
+        sa.select(b).where(sa.or_(valid, b.c.id.in_(held))).order_by(b.c.id).with_for_update())}
+    groups: dict[uuid.UUID, set[uuid.UUID]] = {}
+    if accounts:
+        for row in uow.conn.execute(sa.select(m.c.group_id, m.c.account_id).where(m.c.account_id.in_(accounts))):
+            groups.setdefault(row.group_id, set()).add(row.account_id)
+    usable: dict[uuid.UUID, list[uuid.UUID]] = {}
+    for row in buckets.values():
+        for account_id in ({row.account_id} if row.account_id else groups.get(row.group_id, set())):
+            usable.setdefault(account_id, []).append(row.id)
+    state = ChargingState({i: _bucket(row) for i, row in buckets.items()}, usable, reservations)
+    return Batch(state, products, party.account_currencies(uow, accounts), prices or Prices(uow))
+
+
+def save_state(uow: UnitOfWork, batch: Batch) -> None:
+    """Write back what the batch changed: one statement per kind of row (psycopg pipelines the executemany)."""
+    state, r, h, b = batch.state, charging_reservation, charging_hold, balance_bucket
+    now = uow.now()
+    new = [state.reservations[k] for k in sorted(state.new_reservations)]
+    changed = [state.reservations[k] for k in sorted(state.changed_reservations - state.new_reservations)]
+    if new:
+        uow.conn.execute(r.insert(), [dict(
+            id=x.id, session_id=x.session_id, rating_group=x.rating_group, account_id=x.account_id,
+            product_id=x.product_id, service_id=x.service_id, usage_type=x.usage_type, destination=x.destination,
+            currency=x.currency, rated_at=x.rated_at, granted=x.granted, used=x.used, status=x.status,
+            expires_at=x.expires_at, created_at=x.created_at, updated_at=now) for x in new])
+    if changed:
+        uow.conn.execute(r.update().where(r.c.id == sa.bindparam("rid")).values(
+            rated_at=sa.bindparam("rated_at"), granted=sa.bindparam("granted"), used=sa.bindparam("used"),
+            status=sa.bindparam("status"), expires_at=sa.bindparam("expires_at"), updated_at=now),
+            [dict(rid=x.id, rated_at=x.rated_at, granted=x.granted, used=x.used, status=x.status,
+                  expires_at=x.expires_at) for x in changed])
+    touched = new + changed
+    if changed:
+        uow.conn.execute(h.delete().where(h.c.reservation_id.in_([x.id for x in changed])))
+    holds = [dict(reservation_id=x.id, bucket_id=i, seq=n, held=held) for x in touched
+             for n, (i, held) in enumerate(x.holds)]
+    if holds:
+        uow.conn.execute(h.insert(), holds)
+    if state.changed_buckets:
+        # absolute values: the rows are locked by load_state until this transaction ends
+        uow.conn.execute(b.update().where(b.c.id == sa.bindparam("bid")).values(
+            used=sa.bindparam("used"), reserved=sa.bindparam("reserved")),
+            [dict(bid=i, used=state.buckets[i].used, reserved=state.buckets[i].reserved)
+             for i in sorted(state.changed_buckets)])
+
+
+# ---- the use cases ---------------------------------------------------------------------------------------------
+
+def _pricer(uow: UnitOfWork, batch: Batch, product: Product, currency: str, service_id: str, usage_type: str,
+            destination: str | None, at: datetime) -> Callable[[int | Decimal], Decimal]:
+    """cost(units): what `units` of this usage cost at `at` with the scalar rater; Unpriced if unrated."""
 
     @cache
-    def cost(units: int) -> Decimal:
+    def cost(units: int | Decimal) -> Decimal:
         if units <= 0:
             return Decimal(0)
         record = UsageRecord("charging", "quote", service_id, usage_type, at, Decimal(units), destination)
-        [rated] = rate_again(uow, [(RatingRequest(record, product, currency), Decimal(0))], prices=prices)
+        [rated] = rate_again(uow, [(RatingRequest(record, product, currency), Decimal(0))], prices=batch.prices)
         if isinstance(rated, Problem):
-            raise _RatingFailed(rated)
+            raise Unpriced(rated)
         return rated.charge.amount
 
     return cost
-
-
-def _hold(uow: UnitOfWork, reservation_id: uuid.UUID, holds: Sequence[tuple[uuid.UUID, Decimal]], seq: int) -> None:
-    for i, (bucket_id, held) in enumerate(holds, start=seq):
-        uow.conn.execute(charging_hold.insert().values(reservation_id=reservation_id, bucket_id=bucket_id, seq=i,
-                                                       held=held))
-        uow.conn.execute(balance_bucket.update().where(balance_bucket.c.id == bucket_id)
-                         .values(reserved=balance_bucket.c.reserved + held))
 
 
 def _check_request(req: ReserveRequest) -> None:
@@ -208,144 +276,115 @@ def _check_request(req: ReserveRequest) -> None:
         raise InvalidValue("validitySeconds", req.validity_seconds, "must be positive")
 
 
-def _open_reservation(uow: UnitOfWork, session_id: str, rating_group: int) -> sa.Row | None:
-    r = charging_reservation
-    return uow.conn.execute(sa.select(r).where(r.c.session_id == session_id, r.c.rating_group == rating_group)
-                            .with_for_update()).one_or_none()
+def _product(batch: Batch, res: Reservation) -> Product:
+    found = next((p for p in batch.products.get(res.service_id, ()) if p.id == res.product_id), None)
+    if found is None:
+        raise NotFound("product", str(res.product_id))
+    return found
 
 
-def reserve(uow: UnitOfWork, req: ReserveRequest, prices: Prices | None = None) -> Grant:
-    """Grant up to `req.requested` units to the session's rating group, or refuse with a typed reason. `prices`:
-    usage prices already looked up in this transaction (a batch of requests)."""
+def reserve(uow: UnitOfWork, req: ReserveRequest, batch: Batch | None = None) -> Grant:
+    """Grant up to `req.requested` units to the session's rating group, or refuse with a typed reason. `batch`:
+    the state of a batch of requests (loaded by the caller and saved by it); None loads and saves here."""
     _check_request(req)
-    product = _subscription(uow, req.service_id, req.at)
+    own = batch is None
+    if batch is None:
+        batch = load_state(uow, req.at, sessions=[req.session_id], service_ids=[req.service_id])
+    state = batch.state
+    product = ordering.active_at(batch.products.get(req.service_id, ()), req.at)
     if product is None:
         return Grant(0, refusal=USER_UNKNOWN)
     if product.status == "suspended":
         return Grant(0, refusal=SERVICE_DENIED)
-    existing = _open_reservation(uow, req.session_id, req.rating_group)
+    existing = state.reservation(req.session_id, req.rating_group)
     if existing is not None and (existing.status != "active" or existing.granted > 0):
         raise Conflict(f"sessionId={req.session_id!r} ratingGroup={req.rating_group}: reservation is "
                        f"{existing.status} with {existing.granted} units granted; commit before reserving again")
-    currency = party.account_currencies(uow, [product.account_id])[product.account_id]
-    unit = USAGE_UNITS[req.usage_type]
-    buckets = _lock_buckets(uow, product.account_id, (unit, MONEY_UNIT), currency, req.at)
-    unit_holds = plan_holds([b for b in buckets if b.unit == unit], Decimal(req.requested), req.at)
-    covered = int(sum((h for _, h in unit_holds), Decimal(0)))
-    rest, affordable, money_holds = req.requested - covered, 0, []
-    if rest > 0:
-        cost = _pricer(uow, product, currency, req.service_id, req.usage_type, req.destination, req.at, prices)
-        money = [b for b in buckets if b.unit == MONEY_UNIT]
-        budget = sum((b.free for b in money if b.valid_at(req.at)), Decimal(0))
+    currency = batch.currencies[product.account_id]
+    cost = _pricer(uow, batch, product, currency, req.service_id, req.usage_type, req.destination, req.at)
+    with state.savepoint():
         try:
-            affordable = most_affordable(rest, cost, budget)
-        except _RatingFailed:
-            if covered == 0:
-                return Grant(0, refusal=RATING_FAILED)
-        if affordable:
-            money_holds = plan_holds(money, cost(affordable), req.at)
-    granted = covered + affordable
-    if granted == 0 and req.requested > 0:
-        return Grant(0, refusal=CREDIT_LIMIT_REACHED)
-    expires = req.at + timedelta(seconds=req.validity_seconds)
-    values = dict(account_id=product.account_id, product_id=product.id, service_id=req.service_id,
-                  usage_type=req.usage_type, destination=req.destination, currency=currency, rated_at=req.at,
-                  granted=granted, status="active", expires_at=expires, updated_at=uow.now())
-    if existing is None:
-        reservation_id = new_id()
-        uow.conn.execute(charging_reservation.insert().values(
-            id=reservation_id, session_id=req.session_id, rating_group=req.rating_group, created_at=uow.now(),
-            **values))
-    else:
-        reservation_id = existing.id
-        uow.conn.execute(charging_reservation.update().where(charging_reservation.c.id == reservation_id)
-                         .values(**values))
-    _hold(uow, reservation_id, [*unit_holds, *money_holds], 0)
+            granted, holds = state.hold(product.account_id, USAGE_UNITS[req.usage_type], currency, req.requested,
+                                        req.at, cost)
+        except Unpriced:
+            return Grant(0, refusal=RATING_FAILED)
+        if granted == 0 and req.requested > 0:
+            return Grant(0, refusal=CREDIT_LIMIT_REACHED)
+        expires = req.at + timedelta(seconds=req.validity_seconds)
+        values = dict(account_id=product.account_id, product_id=product.id, service_id=req.service_id,
+                      usage_type=req.usage_type, destination=req.destination, currency=currency, rated_at=req.at,
+                      granted=Decimal(granted), status="active", expires_at=expires, holds=tuple(holds))
+        if existing is None:
+            state.put_reservation(Reservation(new_id(), req.session_id, req.rating_group, used=Decimal(0),
+                                              created_at=uow.now(), **values), new=True)
+        else:
+            state.put_reservation(replace(existing, **values))
+    if own:
+        save_state(uow, batch)
     return Grant(granted, expires)
 
 
-def _holds(uow: UnitOfWork, reservation_id: uuid.UUID) -> list[tuple[uuid.UUID, Decimal, str]]:
-    """The reservation's holds in spending order with their bucket's unit; the buckets locked in id order first."""
-    h, b = charging_hold, balance_bucket
-    ids = sa.select(h.c.bucket_id).where(h.c.reservation_id == reservation_id)
-    uow.conn.execute(sa.select(b.c.id).where(b.c.id.in_(ids)).order_by(b.c.id).with_for_update()).all()
-    rows = uow.conn.execute(sa.select(h.c.bucket_id, h.c.held, b.c.unit).join(b, b.c.id == h.c.bucket_id)
-                            .where(h.c.reservation_id == reservation_id).order_by(h.c.seq))
-    return [(r.bucket_id, r.held, r.unit) for r in rows]
-
-
-def _settle(uow: UnitOfWork, reservation_id: uuid.UUID, holds: Sequence[tuple[uuid.UUID, Decimal, str]],
-            spent: dict[uuid.UUID, Decimal]) -> None:
-    """Turn each hold into what it spent (used) and give the rest back (reserved), then drop the holds."""
-    for bucket_id, held, _ in holds:
-        uow.conn.execute(balance_bucket.update().where(balance_bucket.c.id == bucket_id).values(
-            used=balance_bucket.c.used + spent.get(bucket_id, Decimal(0)), reserved=balance_bucket.c.reserved - held))
-    uow.conn.execute(charging_hold.delete().where(charging_hold.c.reservation_id == reservation_id))
-
-
 def commit(uow: UnitOfWork, session_id: str, rating_group: int, used: int | Decimal, final: bool,
-           prices: Prices | None = None) -> Charged:
+           batch: Batch | None = None) -> Charged:
     """Spend `used` units of the open grant and release the rest; `final` closes the reservation (CCR-T)."""
     used = to_decimal(used, "used")
     if used < 0:
         raise InvalidValue("used", used, "must not be negative")
-    res = _open_reservation(uow, session_id, rating_group)
+    own = batch is None
+    if batch is None:
+        batch = load_state(uow, uow.now(), sessions=[session_id])
+    res = batch.state.reservation(session_id, rating_group)
     if res is None:
         raise NotFound("reservation", f"{session_id}/{rating_group}", "sessionId")
     if res.status != "active":
         raise Conflict(f"sessionId={session_id!r} ratingGroup={rating_group}: reservation is {res.status}")
-    holds = _holds(uow, res.id)
-    unit_spent = spend_holds([(i, h) for i, h, u in holds if u != MONEY_UNIT], used)
-    rest = used - sum((s for _, s in unit_spent), Decimal(0))
-    product = ordering.get_product(uow, res.product_id)
-    cost = Decimal(0)
-    if rest > 0:
-        price = _pricer(uow, product, res.currency, res.service_id, res.usage_type, res.destination, res.rated_at,
-                        prices)
+    price = _pricer(uow, batch, _product(batch, res), res.currency, res.service_id, res.usage_type, res.destination,
+                    res.rated_at)
+
+    def cost(units: Decimal) -> Decimal:
         try:
-            cost = price(int(rest.to_integral_value()))
-        except _RatingFailed:
+            return price(int(units.to_integral_value()))
+        except Unpriced:
             raise InvalidValue("usageType", res.usage_type, "cannot be rated for this subscription now") from None
-    money_spent = spend_holds([(i, h) for i, h, u in holds if u == MONEY_UNIT], cost)
-    debited = sum((s for _, s in money_spent), Decimal(0))
-    _settle(uow, res.id, holds, dict(unit_spent + money_spent))
-    uow.conn.execute(charging_reservation.update().where(charging_reservation.c.id == res.id).values(
-        used=charging_reservation.c.used + used, granted=0, status="closed" if final else "active",
-        updated_at=uow.now()))
-    return Charged(used, Money(debited, res.currency), Money(cost - debited, res.currency))
+
+    with batch.state.savepoint():
+        spent = batch.state.settle(res, used, cost)
+        batch.state.put_reservation(replace(res, used=res.used + used, granted=Decimal(0), holds=(),
+                                            status="closed" if final else "active"))
+    if own:
+        save_state(uow, batch)
+    return Charged(used, Money(spent.money, res.currency), Money(spent.uncovered, res.currency))
 
 
-def open_rating_groups(uow: UnitOfWork, session_id: str) -> list[int]:
+def open_rating_groups(batch: Batch, session_id: str) -> list[int]:
     """The rating groups of the session whose reservation is still active, in order."""
-    r = charging_reservation
-    return list(uow.conn.execute(sa.select(r.c.rating_group).where(r.c.session_id == session_id,
-                                                                   r.c.status == "active")
-                                 .order_by(r.c.rating_group)).scalars())
+    return sorted(r.rating_group for r in batch.state.session(session_id) if r.status == "active")
 
 
 def release_expired(uow: UnitOfWork, at: datetime) -> int:
     """Free the holds of active reservations whose validity ended by `at` (orphans of dead sessions); skip the
     ones another transaction is settling right now. Returns how many were released."""
     r = charging_reservation
-    rows = uow.conn.execute(sa.select(r.c.id).where(r.c.status == "active", r.c.expires_at <= at)
+    rows = uow.conn.execute(sa.select(r).where(r.c.status == "active", r.c.expires_at <= at)
                             .order_by(r.c.id).with_for_update(skip_locked=True)).all()
-    for row in rows:
-        _settle(uow, row.id, _holds(uow, row.id), {})
-        uow.conn.execute(r.update().where(r.c.id == row.id).values(status="expired", granted=0, updated_at=uow.now()))
+    if not rows:
+        return 0
+    batch = load_state(uow, at, rows=rows)
+    for res in list(batch.state.reservations.values()):
+        batch.state.settle(res, Decimal(0), lambda units: Decimal(0))
+        batch.state.put_reservation(replace(res, status="expired", granted=Decimal(0), holds=()))
+    save_state(uow, batch)
     return len(rows)
 
 
-def session_subscriber(uow: UnitOfWork, session_id: str) -> tuple[str, str | None] | None:
+def session_subscriber(batch: Batch, session_id: str) -> tuple[str, str | None] | None:
     """(service id, destination) a session's first reservation was made for, or None for an unknown session:
     the updates of a credit-control session need not name the subscriber again."""
-    r = charging_reservation
-    row = uow.conn.execute(sa.select(r.c.service_id, r.c.destination).where(r.c.session_id == session_id)
-                           .order_by(r.c.created_at).limit(1)).one_or_none()
-    return None if row is None else (row.service_id, row.destination)
+    first = next(iter(batch.state.session(session_id)), None)
+    return None if first is None else (first.service_id, first.destination)
 
 
-def open_grant(uow: UnitOfWork, session_id: str, rating_group: int) -> Decimal | None:
+def open_grant(batch: Batch, session_id: str, rating_group: int) -> Decimal | None:
     """Units granted and not yet reported on the rating group's active reservation; None when it has none."""
-    r = charging_reservation
-    return uow.conn.execute(sa.select(r.c.granted).where(r.c.session_id == session_id, r.c.rating_group == rating_group,
-                                                         r.c.status == "active")).scalar_one_or_none()
+    res = batch.state.reservation(session_id, rating_group)
+    return res.granted if res is not None and res.status == "active" else None

@@ -6,18 +6,21 @@ used units and closes every reservation of the session; EVENT debits at once (DI
 looks (CHECK_BALANCE). A grant smaller than what was asked carries Final-Unit-Indication: these are the last
 units (TERMINATE, or REDIRECT to a top-up page for data when one is configured).
 
-`answer` also makes the request idempotent: the answer's bytes are stored under (Session-Id,
+`answer_batch` also makes each request idempotent: the answer's bytes are stored under (Session-Id,
 CC-Request-Number) in the same transaction as the debit, so a retransmission (T flag) or a repeat after a crash
 gets the stored answer and nothing is charged twice (RFC 4006 5.1: duplicate detection).
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from diameter.message.commands.credit_control import CreditControlRequest
 
+from openbss.charging import balances
 from openbss.charging import service as charging
 from openbss.charging.diameter import wire
 from openbss.charging.diameter.requests import (
@@ -36,10 +39,11 @@ from openbss.charging.diameter.requests import (
     read_request,
 )
 from openbss.charging.model import CREDIT_LIMIT_REACHED, RATING_FAILED, SERVICE_DENIED, USER_UNKNOWN
-from openbss.charging.service import Grant, ReserveRequest
+from openbss.charging.service import Batch, Grant, ReserveRequest
 from openbss.charging.tables import charging_request
 from openbss.db.uow import UnitOfWork
-from openbss.rating.service import Prices
+
+log = logging.getLogger("openbss.charging.diameter")
 
 REFUSALS = {CREDIT_LIMIT_REACHED: wire.CREDIT_LIMIT_REACHED, SERVICE_DENIED: wire.END_USER_SERVICE_DENIED,
             RATING_FAILED: wire.RATING_FAILED, USER_UNKNOWN: wire.USER_UNKNOWN}
@@ -55,45 +59,72 @@ class OcsConfig:
     redirect_url: str | None = None  # data sessions out of credit are redirected here (a top-up page)
 
 
-def answer(uow: UnitOfWork, msg: CreditControlRequest, config: OcsConfig, prices: Prices | None = None) -> bytes:
-    """The answer's bytes for one request: stored ones for a request already answered, else new ones, stored.
-    `prices`: the usage prices the batch's transaction already looked up."""
+def answer_batch(uow: UnitOfWork, messages: Sequence[CreditControlRequest], config: OcsConfig) -> list[bytes]:
+    """The answers' bytes for a batch of requests, in order: stored ones for requests already answered, else new
+    ones, stored. The balances and reservations the batch can touch are loaded once and written back once; a
+    request that fails is undone alone and answered 5012 (UNABLE_TO_COMPLY), the others keep their effects."""
+    host, realm = config.origin_host.encode(), config.origin_realm.encode()
     t = charging_request
-    stored = uow.conn.execute(sa.select(t.c.answer).where(t.c.session_id == msg.session_id,
-                                                          t.c.request_number == msg.cc_request_number)).scalar()
-    if stored is not None:
-        return wire.with_ids(stored, msg.header.hop_by_hop_identifier, msg.header.end_to_end_identifier)
-    request = read_request(msg)
-    if isinstance(request, wire.Fault):  # nothing happened: a repeat is judged again
-        outcome = Outcome(request.result_code, failed_avp=request.failed_avp, error_message=request.message)
-        return answer_bytes(msg, outcome, config.origin_host.encode(), config.origin_realm.encode())
-    outcome = credit_control(uow, request, config, prices or Prices(uow))
-    data = answer_bytes(msg, outcome, config.origin_host.encode(), config.origin_realm.encode())
-    uow.conn.execute(t.insert().values(session_id=request.session_id, request_number=request.request_number,
-                                       request_type=request.request_type, result_code=outcome.result_code,
-                                       answer=data, answered_at=uow.now()))
-    return data
+    keys = {(m.session_id, m.cc_request_number) for m in messages}
+    stored = dict(((r.session_id, r.request_number), r.answer) for r in uow.conn.execute(
+        sa.select(t.c.session_id, t.c.request_number, t.c.answer)
+        .where(sa.tuple_(t.c.session_id, t.c.request_number).in_(sorted(keys, key=repr))))) if keys else {}
+    requests = [None if (m.session_id, m.cc_request_number) in stored else read_request(m) for m in messages]
+    fresh = [r for r in requests if isinstance(r, ChargingRequest)]
+    batch = charging.load_state(uow, uow.now(), sessions={r.session_id for r in fresh},
+                                service_ids={r.service_id for r in fresh if r.service_id is not None})
+    answers: list[bytes] = []
+    rows: list[dict] = []
+    for msg, request in zip(messages, requests, strict=True):
+        key = (msg.session_id, msg.cc_request_number)
+        if key in stored:  # answered before (or earlier in this batch): the same answer, charged nothing more
+            answers.append(wire.with_ids(stored[key], msg.header.hop_by_hop_identifier,
+                                         msg.header.end_to_end_identifier))
+            continue
+        if isinstance(request, wire.Fault):  # nothing happened: a repeat is judged again
+            outcome = Outcome(request.result_code, failed_avp=request.failed_avp, error_message=request.message)
+            answers.append(answer_bytes(msg, outcome, host, realm))
+            continue
+        try:
+            with batch.state.savepoint():
+                outcome = credit_control(uow, request, config, batch)
+        except Exception as e:  # one request's failure is its own: the others commit
+            log.exception("credit-control request %s failed", request.session_id)
+            answers.append(answer_bytes(msg, Outcome(wire.UNABLE_TO_COMPLY, error_message=(
+                f"{type(e).__name__}: {e}")[:200]), host, realm))
+            continue
+        data = stored[key] = answer_bytes(msg, outcome, host, realm)
+        answers.append(data)
+        rows.append(dict(session_id=request.session_id, request_number=request.request_number,
+                         request_type=request.request_type, result_code=outcome.result_code, answer=data,
+                         answered_at=uow.now()))
+    charging.save_state(uow, batch)
+    if rows:
+        uow.conn.execute(t.insert(), rows)
+    if batch.state.changed_buckets:
+        balances.notify_thresholds(uow, batch.state.changed_buckets)
+    return answers
 
 
-def credit_control(uow: UnitOfWork, req: ChargingRequest, config: OcsConfig, prices: Prices) -> Outcome:
+def credit_control(uow: UnitOfWork, req: ChargingRequest, config: OcsConfig, batch: Batch) -> Outcome:
     if req.request_type in (INITIAL, EVENT):
         if req.service_id is None:
             return Outcome(wire.MISSING_AVP, error_message="Subscription-Id is required",
                            failed_avp=wire.RawAvp(443, 0, wire.AVP_MANDATORY, b"", b""))
         subscriber = (req.service_id, req.destination)
     else:
-        subscriber = charging.session_subscriber(uow, req.session_id)
+        subscriber = charging.session_subscriber(batch, req.session_id)
         if subscriber is None:
             if req.request_type == TERMINATION and not any(_reported(s) for s in req.services):
                 return Outcome(wire.SUCCESS)  # the end of a session whose start was refused: nothing to close
             return Outcome(wire.UNKNOWN_SESSION_ID, error_message=f"Session-Id={req.session_id!r} is not open")
     if req.request_type == EVENT:
-        results = [_event(uow, req, s, subscriber, config, prices) for s in req.services]
+        results = [_event(uow, req, s, subscriber, config, batch) for s in req.services]
     else:
-        results = [_session(uow, req, s, subscriber, config, prices) for s in req.services]
+        results = [_session(uow, req, s, subscriber, config, batch) for s in req.services]
         if req.request_type == TERMINATION:
-            for rating_group in charging.open_rating_groups(uow, req.session_id):
-                charging.commit(uow, req.session_id, rating_group, 0, final=True, prices=prices)
+            for rating_group in charging.open_rating_groups(batch, req.session_id):
+                charging.commit(uow, req.session_id, rating_group, 0, final=True, batch=batch)
     if any(r.result_code == wire.USER_UNKNOWN for r in results):
         return Outcome(wire.USER_UNKNOWN, error_message=f"no active subscription has service id {subscriber[0]!r}")
     check = None
@@ -124,9 +155,9 @@ def _usage_type(req: ChargingRequest, s: ServiceControl) -> str | None:
 
 
 def _reserve(uow: UnitOfWork, req: ChargingRequest, s: ServiceControl, usage_type: str, wanted: int,
-             subscriber: tuple[str, str | None], config: OcsConfig, prices: Prices) -> tuple[Grant, ServiceResult]:
+             subscriber: tuple[str, str | None], config: OcsConfig, batch: Batch) -> tuple[Grant, ServiceResult]:
     grant = charging.reserve(uow, ReserveRequest(req.session_id, s.rating_group, subscriber[0], usage_type, wanted,
-                                                 uow.now(), config.validity_time, subscriber[1]), prices)
+                                                 uow.now(), config.validity_time, subscriber[1]), batch)
     if grant.refusal is not None:
         return grant, ServiceResult(s.rating_group, REFUSALS[grant.refusal], usage_type)
     final = None
@@ -136,38 +167,38 @@ def _reserve(uow: UnitOfWork, req: ChargingRequest, s: ServiceControl, usage_typ
 
 
 def _session(uow: UnitOfWork, req: ChargingRequest, s: ServiceControl, subscriber: tuple[str, str | None],
-             config: OcsConfig, prices: Prices) -> ServiceResult:
+             config: OcsConfig, batch: Batch) -> ServiceResult:
     usage_type = _usage_type(req, s)
     if usage_type is None:
         return ServiceResult(s.rating_group, wire.RATING_FAILED)
-    open_units = charging.open_grant(uow, req.session_id, s.rating_group)
+    open_units = charging.open_grant(batch, req.session_id, s.rating_group)
     final = req.request_type == TERMINATION
     if open_units is not None and (s.used is not None or s.requested is not None or final):
         # what was used since the last report; a new request without a report gives the open grant back
         used = (s.used.of(usage_type) or 0) if s.used is not None else 0
-        charging.commit(uow, req.session_id, s.rating_group, used, final=final, prices=prices)
+        charging.commit(uow, req.session_id, s.rating_group, used, final=final, batch=batch)
     elif s.used is not None and req.request_type != INITIAL:
         return ServiceResult(s.rating_group, wire.UNKNOWN_SESSION_ID, usage_type)
     if final or s.requested is None:
         return ServiceResult(s.rating_group, wire.SUCCESS, usage_type)
     wanted = s.requested.of(usage_type) or config.default_quota[usage_type]
-    return _reserve(uow, req, s, usage_type, wanted, subscriber, config, prices)[1]
+    return _reserve(uow, req, s, usage_type, wanted, subscriber, config, batch)[1]
 
 
 def _event(uow: UnitOfWork, req: ChargingRequest, s: ServiceControl, subscriber: tuple[str, str | None],
-           config: OcsConfig, prices: Prices) -> ServiceResult:
+           config: OcsConfig, batch: Batch) -> ServiceResult:
     """One-shot charging (RFC 4006 6.3): debit the whole event or nothing, or check that it could be paid."""
     usage_type = _usage_type(req, s)
     if usage_type is None:
         return ServiceResult(s.rating_group, wire.RATING_FAILED)
     units = s.requested or s.used
     wanted = (units.of(usage_type) if units is not None else None) or config.default_quota[usage_type]
-    grant, result = _reserve(uow, req, s, usage_type, wanted, subscriber, config, prices)
+    grant, result = _reserve(uow, req, s, usage_type, wanted, subscriber, config, batch)
     if grant.refusal is not None:
         return result
     whole = grant.granted == wanted
     debit = whole and req.requested_action != CHECK_BALANCE
-    charging.commit(uow, req.session_id, s.rating_group, wanted if debit else 0, final=True, prices=prices)
+    charging.commit(uow, req.session_id, s.rating_group, wanted if debit else 0, final=True, batch=batch)
     if not whole:
         return ServiceResult(s.rating_group, wire.CREDIT_LIMIT_REACHED, usage_type)
     return ServiceResult(s.rating_group, wire.SUCCESS, usage_type, wanted)

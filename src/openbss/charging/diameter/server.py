@@ -2,8 +2,8 @@
 
 Each connection is read message by message (wire.py frames and checks them). Capabilities exchange, watchdog
 and disconnect are answered at once. A Credit-Control-Request goes to the `GroupCommit` thread, which takes
-every request waiting, answers them one by one inside one transaction (each in a savepoint, so one failure
-undoes only its own work) and commits them together; only then are the answers written back. A grant or a
+every request waiting, answers them against the balances loaded once for the batch (each request undone alone when
+it fails: charging/state.py) and commits them together; only then are the answers written back. A grant or a
 debit is therefore never acknowledged before it is durable, and the cost of a durable commit is shared by all
 the requests that arrived while the previous one was being flushed (group commit), instead of weakening
 durability (synchronous_commit stays on). The same thread frees the reservations of dead sessions
@@ -29,7 +29,6 @@ from openbss.charging.diameter.ocs import OcsConfig
 from openbss.charging.diameter.requests import CREDIT_CONTROL_APPLICATION
 from openbss.core.clock import Clock, SystemClock
 from openbss.db.uow import unit_of_work
-from openbss.rating.service import Prices
 
 log = logging.getLogger("openbss.charging.diameter")
 
@@ -92,19 +91,10 @@ class GroupCommit:
                 self._sweep()
 
     def _answer(self, batch: list[_Pending]) -> None:
-        answers: list[bytes] = []
         host, realm = self.config.origin_host.encode(), self.config.origin_realm.encode()
         try:
             with unit_of_work(self.engine, actor="ocs", clock=self.clock) as uow:
-                prices = Prices(uow)  # the batch's usage prices, looked up once per offering
-                for p in batch:
-                    try:
-                        with uow.savepoint():
-                            answers.append(ocs.answer(uow, p.message, self.config, prices))
-                    except Exception as e:  # one request's failure is its own: the others commit
-                        log.exception("credit-control request %s failed", p.message.session_id)
-                        answers.append(base.error_answer(p.header, p.body, wire.Fault(
-                            wire.UNABLE_TO_COMPLY, f"{type(e).__name__}: {e}"[:200]), host, realm))
+                answers = ocs.answer_batch(uow, [p.message for p in batch], self.config)
         except Exception as e:  # the commit failed: nothing of the batch happened, and no one is told it did
             log.exception("a credit-control batch of %d could not be committed", len(batch))
             answers = [base.error_answer(p.header, p.body, wire.Fault(
