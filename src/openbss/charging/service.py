@@ -51,6 +51,7 @@ from openbss.charging.tables import (
 from openbss.core.errors import Conflict, InvalidValue, NotFound
 from openbss.core.ids import new_id
 from openbss.core.money import Money, check_currency, to_decimal
+from openbss.db.query import among
 from openbss.db.uow import UnitOfWork
 from openbss.mediation.model import Problem, UsageRecord
 from openbss.ordering import service as ordering
@@ -144,8 +145,8 @@ def get_bucket(uow: UnitOfWork, bucket_id: uuid.UUID) -> BalanceBucket:
 def _owned_by(account_ids: Collection[uuid.UUID]) -> sa.ColumnElement[bool]:
     """Buckets of the accounts and of every group they belong to."""
     b, m = balance_bucket, balance_group_member
-    groups = sa.select(m.c.group_id).where(m.c.account_id.in_(account_ids))
-    return sa.or_(b.c.account_id.in_(account_ids), b.c.group_id.in_(groups))
+    groups = sa.select(m.c.group_id).where(among(m.c.account_id, account_ids))
+    return sa.or_(among(b.c.account_id, account_ids), b.c.group_id.in_(groups))
 
 
 def buckets_of(uow: UnitOfWork, account_id: uuid.UUID) -> list[BalanceBucket]:
@@ -178,7 +179,7 @@ def _load_holds(uow: UnitOfWork, reservation_ids: Collection[uuid.UUID]) -> dict
     holds: dict[uuid.UUID, list[Hold]] = {}
     if reservation_ids:
         for r in uow.conn.execute(sa.select(h.c.reservation_id, h.c.bucket_id, h.c.held)
-                                  .where(h.c.reservation_id.in_(reservation_ids)).order_by(h.c.reservation_id, h.c.seq)):
+                                  .where(among(h.c.reservation_id, reservation_ids)).order_by(h.c.reservation_id, h.c.seq)):
             holds.setdefault(r.reservation_id, []).append((r.bucket_id, r.held))
     return holds
 
@@ -192,7 +193,7 @@ def load_state(uow: UnitOfWork, at: datetime, *, sessions: Iterable[str] = (), s
     r, b, m = charging_reservation, balance_bucket, balance_group_member
     if rows is None:
         session_ids = sorted(set(sessions))
-        rows = uow.conn.execute(sa.select(r).where(r.c.session_id.in_(session_ids)).order_by(r.c.id)
+        rows = uow.conn.execute(sa.select(r).where(among(r.c.session_id, session_ids)).order_by(r.c.id)
                                 .with_for_update()).all() if session_ids else []
     holds = _load_holds(uow, [row.id for row in rows if row.status == "active"])
     reservations = {(row.session_id, row.rating_group): _reservation(row, tuple(holds.get(row.id, ())))
@@ -202,10 +203,10 @@ def load_state(uow: UnitOfWork, at: datetime, *, sessions: Iterable[str] = (), s
     held = [i for hs in holds.values() for i, _ in hs]
     valid = sa.and_(_owned_by(accounts), sa.or_(b.c.valid_to.is_(None), b.c.valid_to > at)) if accounts else sa.false()
     buckets = {row.id: row for row in uow.conn.execute(
-        sa.select(b).where(sa.or_(valid, b.c.id.in_(held))).order_by(b.c.id).with_for_update())}
+        sa.select(b).where(sa.or_(valid, among(b.c.id, held))).order_by(b.c.id).with_for_update())}
     groups: dict[uuid.UUID, set[uuid.UUID]] = {}
     if accounts:
-        for row in uow.conn.execute(sa.select(m.c.group_id, m.c.account_id).where(m.c.account_id.in_(accounts))):
+        for row in uow.conn.execute(sa.select(m.c.group_id, m.c.account_id).where(among(m.c.account_id, accounts))):
             groups.setdefault(row.group_id, set()).add(row.account_id)
     usable: dict[uuid.UUID, list[uuid.UUID]] = {}
     for row in buckets.values():

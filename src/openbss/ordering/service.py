@@ -26,7 +26,7 @@ from openbss.core.errors import Conflict, InvalidValue, NotFound
 from openbss.core.events import ResourceEvent
 from openbss.core.ids import new_id, parse_id
 from openbss.core.money import Money, total
-from openbss.db.query import paged
+from openbss.db.query import among, paged
 from openbss.db.uow import UnitOfWork
 from openbss.ordering.model import (
     LIVE_STATUSES,
@@ -907,7 +907,7 @@ def products_by_service_id(uow: UnitOfWork, service_ids: Iterable[str]) -> dict[
     found: dict[str, list[Product]] = {}
     rows = uow.conn.execute(
         sa.select(product)
-        .where(product.c.service_id.in_(set(service_ids)))
+        .where(among(product.c.service_id, set(service_ids)))
         .order_by(product.c.service_id, product.c.start_at.desc())
     )
     for r in rows:

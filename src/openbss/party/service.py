@@ -26,7 +26,7 @@ from openbss.core.events import ResourceEvent
 from openbss.core.ids import new_id, parse_id
 from openbss.core.money import Money
 from openbss.db.numbering import next_number
-from openbss.db.query import paged
+from openbss.db.query import among, paged
 from openbss.db.uow import UnitOfWork
 from openbss.events import service as events
 from openbss.ledger import service as ledger
@@ -425,7 +425,7 @@ def get_billing_account(uow: UnitOfWork, account_id: uuid.UUID, *, field: str | 
 
 def billing_accounts(uow: UnitOfWork, account_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, BillingAccount]:
     """Many accounts by id, in one query."""
-    rows = uow.conn.execute(_ACCOUNT_ROW.where(billing_account.c.id.in_(set(account_ids))))
+    rows = uow.conn.execute(_ACCOUNT_ROW.where(among(billing_account.c.id, set(account_ids))))
     return {r.id: _account(r) for r in rows}
 
 
@@ -548,7 +548,7 @@ def invoice_account_for(uow: UnitOfWork, account_id: uuid.UUID) -> uuid.UUID:
 def account_currencies(uow: UnitOfWork, account_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
     """The billing currency of each account, in one query (bulk usage rating)."""
     rows = uow.conn.execute(
-        sa.select(billing_account.c.id, billing_account.c.currency).where(billing_account.c.id.in_(set(account_ids)))
+        sa.select(billing_account.c.id, billing_account.c.currency).where(among(billing_account.c.id, set(account_ids)))
     )
     return {r.id: r.currency for r in rows}
 

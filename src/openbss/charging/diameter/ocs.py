@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from diameter.message.commands.credit_control import CreditControlRequest
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from openbss.charging import balances
 from openbss.charging import service as charging
@@ -65,10 +66,13 @@ def answer_batch(uow: UnitOfWork, messages: Sequence[CreditControlRequest], conf
     request that fails is undone alone and answered 5012 (UNABLE_TO_COMPLY), the others keep their effects."""
     host, realm = config.origin_host.encode(), config.origin_realm.encode()
     t = charging_request
-    keys = {(m.session_id, m.cc_request_number) for m in messages}
+    keys = sorted({(m.session_id, m.cc_request_number) for m in messages})
+    asked = sa.func.unnest(sa.bindparam("sids", [s for s, _ in keys], type_=ARRAY(sa.Text)),
+                           sa.bindparam("nums", [n for _, n in keys], type_=ARRAY(sa.BigInteger))
+                           ).table_valued("s", "n").render_derived(name="asked")
     stored = dict(((r.session_id, r.request_number), r.answer) for r in uow.conn.execute(
-        sa.select(t.c.session_id, t.c.request_number, t.c.answer)
-        .where(sa.tuple_(t.c.session_id, t.c.request_number).in_(sorted(keys, key=repr))))) if keys else {}
+        sa.select(t.c.session_id, t.c.request_number, t.c.answer).join_from(
+            t, asked, sa.and_(t.c.session_id == asked.c.s, t.c.request_number == asked.c.n))))
     requests = [None if (m.session_id, m.cc_request_number) in stored else read_request(m) for m in messages]
     fresh = [r for r in requests if isinstance(r, ChargingRequest)]
     batch = charging.load_state(uow, uow.now(), sessions={r.session_id for r in fresh},
