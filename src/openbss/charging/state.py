@@ -67,6 +67,7 @@ class ChargingState:
     def __init__(self, buckets: dict[uuid.UUID, BalanceBucket], usable: dict[uuid.UUID, list[uuid.UUID]],
                  reservations: dict[tuple[str, int], Reservation]) -> None:
         self.buckets, self.usable, self.reservations = buckets, usable, reservations
+        self.loaded = dict(buckets)  # the buckets as loaded, to tell what the batch changed
         self.new_reservations: set[tuple[str, int]] = set()
         self.changed_reservations: set[tuple[str, int]] = set()
         self.changed_buckets: set[uuid.UUID] = set()

@@ -105,8 +105,11 @@ def answer_batch(uow: UnitOfWork, messages: Sequence[CreditControlRequest], conf
     charging.save_state(uow, batch)
     if rows:
         uow.conn.execute(t.insert(), rows)
-    if batch.state.changed_buckets:
-        balances.notify_thresholds(uow, batch.state.changed_buckets)
+    state = batch.state
+    crossed = [i for i in state.changed_buckets if balances.thresholds_reached(state.buckets[i].amount, state.buckets[i].used)
+               != balances.thresholds_reached(state.loaded[i].amount, state.loaded[i].used)]
+    if crossed:  # a use threshold was reached (80 %, 100 %): announced once, through the outbox
+        balances.notify_thresholds(uow, crossed)
     return answers
 
 
