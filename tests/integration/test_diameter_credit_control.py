@@ -238,3 +238,32 @@ def test_malformed_messages_get_the_protocols_error_answers(uow, subscriber, ocs
         a = client.send(client.request(client.session("after"), EVENT, "sms", [Service(0, 1)],
                                        subscriber=MSISDN, requested_action=2))
         assert a.result_code == 2001
+
+
+def test_charged_usage_becomes_prepaid_usage_records_shown_in_tmf635_and_never_invoiced(uow, subscriber, ocs,
+                                                                                           client):
+    money = wallet(uow, subscriber, "10.00")
+    with connected(ocs) as client_:
+        s = client_.session("recorded-call")
+        client_.send(client_.request(s, INITIAL, "voice", [Service(1, 300)], subscriber=MSISDN))
+        update = client_.request(s, UPDATE, "voice", [Service(1, 300, used=300)])
+        client_.send(update)
+        update.header.is_retransmit = True  # the same report again: answered from storage, no second record
+        client_.send(update)
+        client_.send(client_.request(s, TERMINATION, "voice", [Service(1, None, used=125, ask=False)]))
+    assert bucket(uow, money) == (D("0.85"), 0)  # (300 + 125) s x 0.0020
+    records = client.get("/tmf-api/usageManagement/v4/usage").json()
+    # one record per commit: 300 s x 0.0020 = 0.60 and 125 s x 0.0020 = 0.25, paid from the balance
+    charged = sorted((D(str(c["value"])) for r in records for c in r["usageCharacteristic"]
+                      if c["name"] == "quantity"))
+    assert charged == [125, 300]
+    amounts = sorted(D(str(r["ratedProductUsage"][0]["taxExcludedRatingAmount"]["value"])) for r in records)
+    assert amounts == [D("0.25"), D("0.60")]
+    for r in records:
+        assert r["status"] == "billed" and r["ratedProductUsage"][0]["isBilled"] is True
+        assert {"name": "prepaid", "valueType": "boolean", "value": True} in r["usageCharacteristic"]
+    with uow() as u:
+        from openbss.mediation import service as mediation
+
+        # nothing of it is left to bill: the balance paid it
+        assert mediation.unbilled_charge(u, subscriber, "EUR") == 0

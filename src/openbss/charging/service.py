@@ -40,7 +40,7 @@ from openbss.charging.model import (
     BalanceBucket,
     check_unit,
 )
-from openbss.charging.state import ChargingState, Hold, Reservation, Unpriced
+from openbss.charging.state import ChargingState, Hold, Reservation, Spent, Unpriced
 from openbss.charging.tables import (
     balance_bucket,
     balance_group,
@@ -53,11 +53,14 @@ from openbss.core.ids import new_id
 from openbss.core.money import Money, check_currency, to_decimal
 from openbss.db.query import among
 from openbss.db.uow import UnitOfWork
-from openbss.mediation.model import Problem, UsageRecord
+from openbss.mediation import service as mediation
+from openbss.mediation.model import OnlineUsage, Problem, UsageRecord
 from openbss.ordering import service as ordering
 from openbss.ordering.model import Product
 from openbss.party import service as party
 from openbss.rating.service import Prices, RatingRequest, rate_again
+
+CHARGING_SOURCE = "charging"  # the usage records of online charging (mediation's source)
 
 
 @dataclass(frozen=True)
@@ -241,6 +244,7 @@ def save_state(uow: UnitOfWork, batch: Batch) -> None:
              for n, (i, held) in enumerate(x.holds)]
     if holds:
         uow.conn.execute(h.insert(), holds)
+    mediation.store_online_usage(uow, state.charged)
     if state.changed_buckets:
         # absolute values: the rows are locked by load_state until this transaction ends
         uow.conn.execute(b.update().where(b.c.id == sa.bindparam("bid")).values(
@@ -259,7 +263,7 @@ def _pricer(uow: UnitOfWork, batch: Batch, product: Product, currency: str, serv
     def cost(units: int | Decimal) -> Decimal:
         if units <= 0:
             return Decimal(0)
-        record = UsageRecord("charging", "quote", service_id, usage_type, at, Decimal(units), destination)
+        record = UsageRecord(CHARGING_SOURCE, "quote", service_id, usage_type, at, Decimal(units), destination)
         [rated] = rate_again(uow, [(RatingRequest(record, product, currency), Decimal(0))], prices=batch.prices)
         if isinstance(rated, Problem):
             raise Unpriced(rated)
@@ -352,9 +356,25 @@ def commit(uow: UnitOfWork, session_id: str, rating_group: int, used: int | Deci
         spent = batch.state.settle(res, used, cost)
         batch.state.put_reservation(replace(res, used=res.used + used, granted=Decimal(0), holds=(),
                                             status="closed" if final else "active"))
+        if used > 0:
+            batch.state.record_charged(_online_usage(batch, res, spent))
     if own:
         save_state(uow, batch)
     return Charged(used, Money(spent.money, res.currency), Money(spent.uncovered, res.currency))
+
+
+def _online_usage(batch: Batch, res: Reservation, spent: Spent) -> OnlineUsage:
+    """The usage record of one commit: keyed by the session, rating group and the units committed before it (so
+    a commit has one key, and a repeated request, answered from storage, adds none), dated at its grant."""
+    record = UsageRecord(CHARGING_SOURCE, f"{res.session_id}/{res.rating_group}/{res.used}", res.service_id,
+                         res.usage_type, res.rated_at, spent.units, res.destination)
+    try:
+        price_id = batch.prices.get(_product(batch, res).offering_id, res.usage_type, res.currency, res.rated_at).id
+    except InvalidValue:  # units from unit buckets under an offering without a usage price
+        price_id = None
+    covered = sum((s for _, s in spent.unit_spent), Decimal(0))
+    return OnlineUsage(record, res.account_id, res.product_id, Money(spent.money, res.currency), price_id, covered,
+                       prepaid=True)
 
 
 def open_rating_groups(batch: Batch, session_id: str) -> list[int]:

@@ -68,6 +68,7 @@ class ChargingState:
                  reservations: dict[tuple[str, int], Reservation]) -> None:
         self.buckets, self.usable, self.reservations = buckets, usable, reservations
         self.loaded = dict(buckets)  # the buckets as loaded, to tell what the batch changed
+        self.charged: list = []  # what the batch's commits charged, to be stored as usage records
         self.new_reservations: set[tuple[str, int]] = set()
         self.changed_reservations: set[tuple[str, int]] = set()
         self.changed_buckets: set[uuid.UUID] = set()
@@ -116,6 +117,11 @@ class ChargingState:
         self._remember(self.reservations, key, self.changed_reservations, self.new_reservations)
         self.reservations[key] = res
         (self.new_reservations if new else self.changed_reservations).add(key)
+
+    def record_charged(self, item: object) -> None:
+        self.charged.append(item)
+        if self._undo is not None:
+            self._undo.append(self.charged.pop)
 
     # ---- reads ------------------------------------------------------------------------------------------------
 

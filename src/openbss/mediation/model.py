@@ -16,7 +16,8 @@ from openbss.catalog.model import USAGE_UNITS
 from openbss.core.errors import InvalidValue
 from openbss.core.money import RATED_PLACES, RATED_QUANTUM, Money
 
-USAGE_STATUSES = ("rated", "billed")
+# "prepaid": charged online against a prepaid balance (charging/): already paid, never put on an invoice.
+USAGE_STATUSES = ("rated", "billed", "prepaid")
 # NUMERIC(24,6): what does not fit would be silently changed by the database, so it is refused here.
 QUANTITY_LIMIT = Decimal(10) ** (24 - RATED_PLACES)
 # How far after the moment of intake a record may be dated: network elements' clocks drift by seconds,
@@ -46,6 +47,20 @@ class UsageRecord:
     last_part: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class OnlineUsage:
+    """Usage the online charging system (charging/) rated and charged: `prepaid` when a prepaid balance paid
+    for it (stored with status "prepaid", never invoiced), else left for the invoice like batch-rated usage."""
+
+    record: UsageRecord
+    account_id: uuid.UUID
+    product_id: uuid.UUID
+    charge: Money
+    price_id: uuid.UUID | None
+    allowance_used: Decimal  # units unit buckets covered
+    prepaid: bool
+
+
 # The fields of a record that describe it as a partial record; omitted from a whole record's payload.
 PART_FIELDS = ("part_of", "part", "last_part")
 
@@ -65,7 +80,7 @@ class Usage:
     usage_date: datetime
     quantity: Decimal
     charge: Money
-    price_id: uuid.UUID
+    price_id: uuid.UUID | None  # None only for online usage that unit buckets covered under no usage price
     status: str
     invoice_id: uuid.UUID | None
     created_at: datetime

@@ -125,7 +125,8 @@ def usage_out(u: Usage, base: str) -> dict[str, Any]:
         "@type": "Usage",
         "usageDate": ts(u.usage_date),
         "usageType": u.usage_type,
-        "status": u.status,
+        # TMF635 has no status for usage a prepaid balance paid online: it is settled, so "billed", and says so
+        "status": "billed" if u.status == "prepaid" else u.status,
         "usageCharacteristic": [
             {"name": "serviceId", "valueType": "string", "value": u.service_id},
             {"name": "quantity", "valueType": "number", "value": _number(u.quantity)},
@@ -134,6 +135,7 @@ def usage_out(u: Usage, base: str) -> dict[str, Any]:
             {"name": "source", "valueType": "string", "value": u.source},
             *([{"name": "destination", "valueType": "string", "value": u.destination}] if u.destination else []),
             {"name": "late", "valueType": "boolean", "value": u.late},
+            *([{"name": "prepaid", "valueType": "boolean", "value": True}] if u.status == "prepaid" else []),
             *([{"name": "zone", "valueType": "string", "value": u.zone}] if u.zone else []),
             *([{"name": "band", "valueType": "string", "value": u.band}] if u.band else []),
             *([{"name": "allowanceUsed", "valueType": "number", "value": _number(u.allowance_used)}]
@@ -145,7 +147,7 @@ def usage_out(u: Usage, base: str) -> dict[str, Any]:
                 "ratingAmountType": "total",
                 "ratingDate": ts(u.created_at),
                 "usageRatingTag": "usage",
-                "isBilled": u.status == "billed",
+                "isBilled": u.status in ("billed", "prepaid"),
                 "taxExcludedRatingAmount": money_out(u.charge),
                 "productRef": ref_out(base, INVENTORY_BASE, "product", u.product_id, "Product"),
             }

@@ -40,6 +40,7 @@ from openbss.mediation import correlation
 from openbss.mediation import quarantine as quarantine_store
 from openbss.mediation.model import (
     IngestResult,
+    OnlineUsage,
     Problem,
     Rejection,
     ReprocessResult,
@@ -201,6 +202,23 @@ def _insert_new(uow: UnitOfWork, rows: list[dict]) -> list[uuid.UUID]:
         .returning(usage.c.id)
     )
     return list(uow.conn.execute(stmt).scalars())
+
+
+def store_online_usage(uow: UnitOfWork, charged: Sequence[OnlineUsage]) -> int:
+    """Store usage the online charging system charged, already rated (TMF635 shows it, the bill run takes the
+    postpaid part); a (source, record key) stored before is skipped. Returns how many were stored."""
+    rows = [{
+        "id": new_id(), "created_at": uow.now(), "account_id": c.account_id, "product_id": c.product_id,
+        "source": c.record.source, "record_key": c.record.record_key, "service_id": c.record.service_id,
+        "destination": c.record.destination, "usage_type": c.record.usage_type, "usage_date": c.record.usage_date,
+        "quantity": c.record.quantity, "unit": USAGE_UNITS[c.record.usage_type], "charge": c.charge.amount,
+        "currency": c.charge.currency, "price_id": c.price_id, "status": "prepaid" if c.prepaid else "rated",
+        "late": False, "zone": None, "band": None, "allowance_used": c.allowance_used,
+    } for c in charged]
+    if not rows:
+        return 0
+    _mark_late(uow, [r for r in rows if r["status"] == "rated"])
+    return len(_insert_new(uow, rows))
 
 
 def stored_usage_ids(uow: UnitOfWork, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], uuid.UUID]:
@@ -611,7 +629,8 @@ def usage_to_rerate(
     a = usage_adjustment.c
     adjusted = (sa.select(sa.func.coalesce(sa.func.sum(a.amount), 0)).where(a.usage_id == usage.c.id)
                 .scalar_subquery().label("adjusted"))
-    conditions = [usage.c.usage_date >= start, usage.c.usage_date < end]
+    # prepaid usage was paid from a balance at the price of the day: a new price would need a balance adjustment
+    conditions = [usage.c.usage_date >= start, usage.c.usage_date < end, usage.c.status != "prepaid"]
     if account_id is not None:
         conditions.append(usage.c.account_id == account_id)
     if after is not None:

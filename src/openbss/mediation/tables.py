@@ -21,7 +21,7 @@ usage = sa.Table(
     sa.Column("quantity", QUANTITY, nullable=False),
     sa.Column("charge", MONEY, nullable=False),
     sa.Column("currency", sa.CHAR(3), nullable=False),
-    uuid_ref("price_id"),
+    uuid_ref("price_id", nullable=True),
     sa.Column("status", sa.Text, nullable=False),
     # Dated before its account's usage was billed through: it goes on the next invoice, marked late.
     sa.Column("late", sa.Boolean, nullable=False, server_default=sa.false()),
@@ -34,8 +34,10 @@ usage = sa.Table(
     uuid_ref("invoice_id", nullable=True),
     # The idempotency of usage: a record sent twice (retry, re-imported file) is stored once.
     sa.UniqueConstraint("source", "record_key"),
-    sa.CheckConstraint("status IN ('rated', 'billed')", name="status"),
+    # prepaid: charged online against a prepaid balance; paid already, never on an invoice
+    sa.CheckConstraint("status IN ('rated', 'billed', 'prepaid')", name="status"),
     sa.CheckConstraint("(status = 'billed') = (invoice_id IS NOT NULL)", name="billed_has_invoice"),
+    sa.CheckConstraint("price_id IS NOT NULL OR status = 'prepaid'", name="priced"),
     sa.CheckConstraint("quantity >= 0", name="quantity_not_negative"),
     # The bill run's claim: one account's unbilled usage before the period end.
     sa.Index("ix_usage_account_status_date", "account_id", "status", "usage_date"),
@@ -137,8 +139,10 @@ usage_adjustment = sa.Table(
     uuid_ref("new_price_id"),
     sa.Column("status", sa.Text, nullable=False),
     uuid_ref("invoice_id", nullable=True),
-    sa.CheckConstraint("status IN ('rated', 'billed')", name="status"),
+    # prepaid: charged online against a prepaid balance; paid already, never on an invoice
+    sa.CheckConstraint("status IN ('rated', 'billed', 'prepaid')", name="status"),
     sa.CheckConstraint("(status = 'billed') = (invoice_id IS NOT NULL)", name="billed_has_invoice"),
+    sa.CheckConstraint("price_id IS NOT NULL OR status = 'prepaid'", name="priced"),
     sa.CheckConstraint("amount <> 0", name="amount_not_zero"),
     # The bill run's claim, as for usage.
     sa.Index("ix_usage_adjustment_account_status_date", "account_id", "status", "usage_date"),
