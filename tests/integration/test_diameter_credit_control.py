@@ -254,8 +254,8 @@ def test_charged_usage_becomes_prepaid_usage_records_shown_in_tmf635_and_never_i
     assert bucket(uow, money) == (D("0.85"), 0)  # (300 + 125) s x 0.0020
     records = client.get("/tmf-api/usageManagement/v4/usage").json()
     # one record per commit: 300 s x 0.0020 = 0.60 and 125 s x 0.0020 = 0.25, paid from the balance
-    charged = sorted((D(str(c["value"])) for r in records for c in r["usageCharacteristic"]
-                      if c["name"] == "quantity"))
+    charged = sorted(D(str(c["value"])) for r in records for c in r["usageCharacteristic"]
+                      if c["name"] == "quantity")
     assert charged == [125, 300]
     amounts = sorted(D(str(r["ratedProductUsage"][0]["taxExcludedRatingAmount"]["value"])) for r in records)
     assert amounts == [D("0.25"), D("0.60")]
