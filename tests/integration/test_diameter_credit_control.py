@@ -267,3 +267,21 @@ def test_charged_usage_becomes_prepaid_usage_records_shown_in_tmf635_and_never_i
 
         # nothing of it is left to bill: the balance paid it
         assert mediation.unbilled_charge(u, subscriber, "EUR") == 0
+
+
+def test_a_session_that_uses_80_percent_of_a_balance_announces_the_threshold_once(uow, subscriber, ocs):
+    from openbss.charging import balances
+    from openbss.events.tables import outbox_event
+
+    money = wallet(uow, subscriber, "1.00")  # 500 s of talk at 0.0020
+    with connected(ocs) as client:
+        s = client.session("threshold")
+        client.send(client.request(s, INITIAL, "voice", [Service(1, 200)], subscriber=MSISDN))
+        client.send(client.request(s, UPDATE, "voice", [Service(1, 200, used=200)]))  # 0.40 used: 40 %
+        client.send(client.request(s, UPDATE, "voice", [Service(1, 100, used=200)]))  # 0.80 used: 80 %
+        client.send(client.request(s, TERMINATION, "voice", [Service(1, None, used=50, ask=False)]))  # 0.90: 90 %
+    assert bucket(uow, money) == (D("0.90"), 0)  # (200 + 200 + 50) s x 0.0020
+    with uow() as u:
+        sent = [r.payload for r in u.conn.execute(sa.select(outbox_event.c.payload).where(
+            outbox_event.c.event_type == balances.THRESHOLD_EVENT))]
+    assert [e["event"]["bucket"]["thresholdPercentage"] for e in sent] == [80]
