@@ -1,4 +1,4 @@
-"""Shared terminal output for the command line: summaries are two-column tables of figures."""
+"""Shared by the command line: summaries as two-column tables of figures, a command's one transaction."""
 
 from __future__ import annotations
 
@@ -14,3 +14,19 @@ def figures(title: str, rows: Iterable[tuple[str, object]]) -> Table:
     for label, value in rows:
         table.add_row(label, value if isinstance(value, str) else f"{value:,}")
     return table
+
+
+def run_in_transaction(work):
+    """Run `work(uow)` in one transaction on the migrated database; a refused request exits 1 with its message."""
+    import typer
+
+    from openbss.core.errors import DomainError
+    from openbss.db.engine import migrated_engine
+    from openbss.db.uow import unit_of_work
+
+    try:
+        with unit_of_work(migrated_engine(), actor="cli") as uow:
+            return work(uow)
+    except DomainError as e:
+        typer.echo(e.message, err=True)
+        raise typer.Exit(1) from None

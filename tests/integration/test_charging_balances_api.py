@@ -14,8 +14,9 @@ import sqlalchemy as sa
 
 from openbss.audit.tables import audit_record
 from openbss.charging import balances, vouchers
+from openbss.charging import service as charging
 from openbss.charging.cli import voucher_app
-from openbss.charging.service import NewBucket, add_bucket, create_group
+from openbss.charging.service import NewBucket, ReserveRequest, add_bucket, create_group
 from openbss.charging.tables import balance_bucket, charging_reservation, voucher
 from openbss.core.errors import InvalidValue
 from openbss.core.ids import new_id
@@ -325,20 +326,14 @@ def test_postpaid_allowance_is_the_credit_limit_less_receivable_unbilled_usage_a
                                          datetime(2026, 10, 12, 8, tzinfo=UTC), D(300))])
         # 300 s x 0.0020 = 0.60 rated, not billed
         assert balances.postpaid_allowance(u, acc.id, "EUR") == D("99.40")
-        reservation = new_id()
-        u.conn.execute(charging_reservation.insert().values(
-            id=reservation, session_id="s1", rating_group=1, account_id=acc.id, product_id=new_id(),
-            service_id="+4915100000001", usage_type="voice", currency="EUR", rated_at=clock.now(), granted=D(600),
-            status="active", expires_at=clock.now() + timedelta(minutes=5), created_at=clock.now(),
-            updated_at=clock.now()))
-        balances.hold_postpaid(u, reservation, acc.id, Money.of("1.20", "EUR"))
-        balances.hold_postpaid(u, reservation, acc.id, Money.of("0.30", "EUR"))
-        # 100.00 - 0.60 unbilled - (1.20 + 0.30) held = 97.90
+        # a session granted 750 s on credit (no prepaid money): 750 x 0.0020 = 1.50 held against the limit
+        grant = charging.reserve(u, ReserveRequest("s1", 1, "+4915100000001", "voice", 750, clock.now(), 300))
+        assert grant.granted == 750
+        # 100.00 - 0.60 unbilled - 1.50 held = 97.90
         assert balances.postpaid_allowance(u, acc.id, "EUR") == D("97.90")
         u.conn.execute(charging_reservation.update().values(status="expired"))
         # an expired reservation's hold no longer counts, even before it is dropped
         assert balances.postpaid_allowance(u, acc.id, "EUR") == D("99.40")
-        assert balances.release_postpaid(u, reservation) == D("1.50")
     clock.move_to(datetime(2026, 11, 1, 2, tzinfo=UTC))
     with uow() as u:
         from openbss.billing import service as billing

@@ -12,6 +12,7 @@ import socket
 import struct
 from datetime import UTC, datetime
 from decimal import Decimal as D
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -285,3 +286,57 @@ def test_a_session_that_uses_80_percent_of_a_balance_announces_the_threshold_onc
         sent = [r.payload for r in u.conn.execute(sa.select(outbox_event.c.payload).where(
             outbox_event.c.event_type == balances.THRESHOLD_EVENT))]
     assert [e["event"]["bucket"]["thresholdPercentage"] for e in sent] == [80]
+
+
+HYBRID = "+4915100000002"
+
+
+def test_a_hybrid_plan_spends_the_prepaid_balance_then_the_credit_limit_and_bills_the_rest(uow, ocs, client, engine,
+                                                                                         clock):
+    from openbss.core.money import Money
+    from openbss.mediation import service as mediation
+
+    with uow() as u:
+        account = factories.account(u, "Hybrid Hal", credit_limit=Money.of("1.00", "EUR"))
+        factories.subscribe(u, account.id, factories.offering(u, "Hybrid").id, HYBRID)
+    money = wallet(uow, account.id, "0.20")  # 100 s prepaid at 0.0020, then up to 1.00 (500 s) on credit
+    with connected(ocs) as c:
+        s = c.session("hybrid-1")
+        a = c.send(c.request(s, INITIAL, "voice", [Service(1, 300)], subscriber=HYBRID))
+        # 300 s x 0.0020 = 0.60: 0.20 held in the wallet, 0.40 against the credit limit
+        assert (a.result_code, granted(a, 1, "voice")) == (2001, 300)
+        assert a.multiple_services_credit_control[0].final_unit_indication is None
+        assert bucket(uow, money) == (0, D("0.20"))
+        a = c.send(c.request(s, TERMINATION, "voice", [Service(1, None, used=300, ask=False)]))
+        assert a.result_code == 2001
+    # the wallet paid 100 s (0.20); 200 s x 0.0020 = 0.40 wait for the invoice
+    assert bucket(uow, money) == (D("0.20"), 0)
+    with uow() as u:
+        assert mediation.unbilled_charge(u, account.id, "EUR") == D("0.40")
+    records = {key.split(";")[-1]: r for r in client.get("/tmf-api/usageManagement/v4/usage").json()
+               for key in [next(c["value"] for c in r["usageCharacteristic"] if c["name"] == "recordKey")]}
+    # one commit, two records: session/rating group/units committed before, the credit's part marked
+    prepaid, postpaid = records["hybrid-1/1/0"], records["hybrid-1/1/0/postpaid"]
+    assert (prepaid["status"], prepaid["ratedProductUsage"][0]["taxExcludedRatingAmount"]["value"]) == ("billed", 0.2)
+    assert (postpaid["status"], postpaid["ratedProductUsage"][0]["taxExcludedRatingAmount"]["value"]) == ("rated", 0.4)
+    with connected(ocs) as c:
+        s = c.session("hybrid-2")
+        a = c.send(c.request(s, INITIAL, "voice", [Service(1, 400)], subscriber=HYBRID))
+        # credit left: 1.00 - 0.40 unbilled = 0.60, which buys 300 s: the last units (Final-Unit-Indication)
+        mscc = a.multiple_services_credit_control[0]
+        assert (mscc.granted_service_unit.cc_time, mscc.final_unit_indication.final_unit_action) == (300, 0)
+        c.send(c.request(s, TERMINATION, "voice", [Service(1, None, used=300, ask=False)]))
+        a = c.send(c.request(c.session("hybrid-3"), INITIAL, "voice", [Service(1, 60)], subscriber=HYBRID))
+        assert a.result_code == 4012  # 0.20 prepaid + 1.00 credit all spent
+    with uow() as u:
+        assert mediation.unbilled_charge(u, account.id, "EUR") == D("1.00")  # 0.40 + 300 s x 0.0020
+    # the bill run invoices the credit's part (0.40 + 0.60) and never the prepaid 0.20
+    from tests.scenarios.billing_steps import bill, invoice_of
+
+    # the OCS charges at the real time: bill the account's period (Berlin time) holding now, after the sessions
+    usage_date = datetime.now(ZoneInfo("Europe/Berlin"))
+    period = f"{usage_date.year}-{usage_date.month:02d}"
+    next_month = datetime(usage_date.year + usage_date.month // 12, usage_date.month % 12 + 1, 2, tzinfo=UTC)
+    bill(engine, clock, period, next_month)
+    inv = invoice_of(uow, account.id, usage_date.date().replace(day=1))
+    assert sum(line.net.amount for line in inv.lines if line.kind == "usage") == D("1.00")

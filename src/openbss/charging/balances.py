@@ -26,7 +26,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from openbss.audit import service as audit
 from openbss.charging import vouchers
 from openbss.charging.model import MONEY_UNIT, BalanceBucket
-from openbss.charging.service import NewBucket, add_bucket
+from openbss.charging.service import NewBucket, add_bucket, postpaid_allowances
 from openbss.charging.tables import (
     balance_adjustment,
     balance_bucket,
@@ -35,16 +35,12 @@ from openbss.charging.tables import (
     balance_group_member,
     balance_rollover,
     balance_topup,
-    charging_postpaid_hold,
-    charging_reservation,
 )
 from openbss.core.errors import InvalidValue, NotFound
 from openbss.core.events import ResourceEvent
 from openbss.core.ids import new_id, parse_id
-from openbss.core.money import Money, check_currency, minor_units, to_decimal
+from openbss.core.money import check_currency, minor_units, to_decimal
 from openbss.db.uow import UnitOfWork
-from openbss.ledger import service as ledger
-from openbss.mediation import service as mediation
 from openbss.party import service as party
 
 API = "prepayBalanceManagement"
@@ -536,46 +532,14 @@ def get_accumulated(uow: UnitOfWork, ident: str) -> Accumulated:
 # ---- postpaid credit (hybrid plans) --------------------------------------------------------------------------
 
 def postpaid_allowance(uow: UnitOfWork, account_id: uuid.UUID, currency: str, *, lock: bool = True) -> Decimal:
-    """How much postpaid money the account may still consume online: its credit limit minus its open receivable
-    (ledger), its rated unbilled usage (mediation) and the postpaid money active reservations hold; never below
-    0, and 0 for an account without a credit limit. `lock` (default) serializes the callers on this account until
-    the transaction ends, so two sessions cannot both spend the last of the limit: hold what you grant
-    (`hold_postpaid`) in the same transaction."""
+    """How much postpaid money the account may still consume online (`service.postpaid_allowances`, which the
+    online charging server's batches use): 0 for an account without a credit limit; a currency other than the
+    account's is refused."""
     account = party.get_billing_account(uow, account_id, field="account_id")
     if currency != account.currency:
         raise InvalidValue("currency", currency, f"is not the currency of billingAccount {account_id} "
                                                  f"({account.currency})")
-    if lock:
-        uow.advisory_lock("postpaid", account_id)
-    if account.credit_limit is None:
-        return Decimal(0)
-    receivable = ledger.ar_balances(uow, [account_id]).get(account_id)
-    open_ar = receivable.amount if receivable is not None and receivable.currency == currency else Decimal(0)
-    unbilled = mediation.unbilled_charge(uow, account_id, currency)
-    h, r = charging_postpaid_hold, charging_reservation
-    held = uow.conn.execute(
-        sa.select(sa.func.coalesce(sa.func.sum(h.c.held), 0)).join(r, r.c.id == h.c.reservation_id)
-        .where(h.c.account_id == account_id, h.c.currency == currency, r.c.status == "active")).scalar_one()
-    return max(Decimal(0), account.credit_limit.amount - open_ar - unbilled - held)
-
-
-def hold_postpaid(uow: UnitOfWork, reservation_id: uuid.UUID, account_id: uuid.UUID, money: Money) -> None:
-    """Hold `money` of the account's credit for the reservation (adding to what it already holds); counted by
-    `postpaid_allowance` while the reservation is active."""
-    if money.amount <= 0:
-        raise InvalidValue("held", money.amount, "must be positive")
-    h = charging_postpaid_hold
-    stmt = pg_insert(h).values(reservation_id=reservation_id, account_id=account_id, currency=money.currency,
-                               held=money.amount)
-    uow.conn.execute(stmt.on_conflict_do_update(index_elements=["reservation_id"],
-                                                set_={"held": h.c.held + stmt.excluded.held}))
-
-
-def release_postpaid(uow: UnitOfWork, reservation_id: uuid.UUID) -> Decimal:
-    """Drop the reservation's postpaid hold (at commit or release); returns what it held."""
-    h = charging_postpaid_hold
-    held = uow.conn.execute(h.delete().where(h.c.reservation_id == reservation_id).returning(h.c.held)).scalar()
-    return held or Decimal(0)
+    return postpaid_allowances(uow, {account_id: account}, lock=lock).get(account_id, Decimal(0))
 
 
 # ---- rollover ------------------------------------------------------------------------------------------------

@@ -19,23 +19,10 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from openbss.db.engine import migrated_engine
+from openbss.terminal import run_in_transaction
 
 voucher_app = typer.Typer(help="Prepaid vouchers: generate batches (PINs written once), redeem, list batches.",
                           no_args_is_help=True)
-
-
-def _run(work):
-    """Run `work(uow)` in one transaction; a refused request exits 1 with its message."""
-    from openbss.core.errors import DomainError
-    from openbss.db.uow import unit_of_work
-
-    try:
-        with unit_of_work(migrated_engine(), actor="cli") as uow:
-            return work(uow)
-    except DomainError as e:
-        typer.echo(e.message, err=True)
-        raise typer.Exit(1) from None
 
 
 @voucher_app.command("generate")
@@ -77,7 +64,7 @@ def generate(
                 os.fsync(f.fileno())
                 return batch
 
-            batch = _run(work)
+            batch = run_in_transaction(work)
         os.replace(tmp, out)
     finally:
         if tmp.exists():
@@ -100,7 +87,7 @@ def redeem(
             account_id=parse_id(account, "--account"), bucket_id=parse_id(bucket, "--bucket") if bucket else None,
             voucher_pin=pin, channel="cli"))
 
-    t = _run(work)
+    t = run_in_transaction(work)
     typer.echo(f"topped up {balances.shown(t.amount, t.unit, t.currency)} {t.currency} into bucket {t.bucket_id} "
                f"(top-up {t.id})")
 
@@ -111,7 +98,7 @@ def batches() -> None:
     from openbss.charging import vouchers
 
     table = Table("batch", "value", "valid until", "available", "redeemed", "description", title="voucher batches")
-    for b in _run(vouchers.batches):
+    for b in run_in_transaction(vouchers.batches):
         table.add_row(str(b.id), str(b.value), b.valid_until.isoformat(), str(b.available), str(b.redeemed),
                       b.description or "")
     Console().print(table)

@@ -22,7 +22,7 @@ chunks separately (to do: price the session's cumulative use).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -39,6 +39,7 @@ from openbss.charging.model import (
     USER_UNKNOWN,
     BalanceBucket,
     check_unit,
+    most_affordable,
 )
 from openbss.charging.state import ChargingState, Hold, Reservation, Spent, Unpriced
 from openbss.charging.tables import (
@@ -46,6 +47,7 @@ from openbss.charging.tables import (
     balance_group,
     balance_group_member,
     charging_hold,
+    charging_postpaid_hold,
     charging_reservation,
 )
 from openbss.core.errors import Conflict, InvalidValue, NotFound
@@ -53,11 +55,13 @@ from openbss.core.ids import new_id
 from openbss.core.money import Money, check_currency, to_decimal
 from openbss.db.query import among
 from openbss.db.uow import UnitOfWork
+from openbss.ledger import service as ledger
 from openbss.mediation import service as mediation
 from openbss.mediation.model import OnlineUsage, Problem, UsageRecord
 from openbss.ordering import service as ordering
 from openbss.ordering.model import Product
 from openbss.party import service as party
+from openbss.party.model import BillingAccount
 from openbss.rating.service import Prices, RatingRequest, rate_again
 
 CHARGING_SOURCE = "charging"  # the usage records of online charging (mediation's source)
@@ -171,10 +175,40 @@ class Batch:
     prices: Prices
 
 
-def _reservation(row: sa.Row, holds: tuple[Hold, ...]) -> Reservation:
+def _reservation(row: sa.Row, holds: tuple[Hold, ...], postpaid: Decimal) -> Reservation:
     return Reservation(row.id, row.session_id, row.rating_group, row.account_id, row.product_id, row.service_id,
                        row.usage_type, row.destination, row.currency, row.rated_at, row.granted, row.used, row.status,
-                       row.expires_at, row.created_at, holds)
+                       row.expires_at, row.created_at, holds, postpaid)
+
+
+def postpaid_allowances(uow: UnitOfWork, accounts: Mapping[uuid.UUID, BillingAccount], *,
+                        lock: bool = True) -> dict[uuid.UUID, Decimal]:
+    """The postpaid money each account with a credit limit may still consume online: its credit limit minus its
+    open receivable (ledger), its rated unbilled usage (mediation) and the postpaid money active reservations
+    hold; never below 0 (accounts without a limit are absent). `lock` (default) takes each account's "postpaid"
+    advisory lock, in id order, until the transaction ends, so two transactions cannot both grant the last of a
+    limit: hold what you grant in the same transaction."""
+    limited = sorted(a for a, acc in accounts.items() if acc.credit_limit is not None)
+    if not limited:
+        return {}
+    if lock:
+        for account_id in limited:
+            uow.advisory_lock("postpaid", account_id)
+    receivable = ledger.ar_balances(uow, limited)
+    h, r = charging_postpaid_hold, charging_reservation
+    held = {(row.account_id, row.currency): row.held for row in uow.conn.execute(
+        sa.select(h.c.account_id, h.c.currency, sa.func.sum(h.c.held).label("held"))
+        .join(r, r.c.id == h.c.reservation_id)
+        .where(among(h.c.account_id, limited), r.c.status == "active").group_by(h.c.account_id, h.c.currency))}
+    out = {}
+    for account_id in limited:
+        acc = accounts[account_id]
+        owed = receivable.get(account_id)
+        open_ar = owed.amount if owed is not None and owed.currency == acc.currency else Decimal(0)
+        unbilled = mediation.unbilled_charge(uow, account_id, acc.currency)
+        out[account_id] = max(Decimal(0), acc.credit_limit.amount - open_ar - unbilled
+                              - held.get((account_id, acc.currency), Decimal(0)))
+    return out
 
 
 def _load_holds(uow: UnitOfWork, reservation_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, list[Hold]]:
@@ -198,9 +232,13 @@ def load_state(uow: UnitOfWork, at: datetime, *, sessions: Iterable[str] = (), s
         session_ids = sorted(set(sessions))
         rows = uow.conn.execute(sa.select(r).where(among(r.c.session_id, session_ids)).order_by(r.c.id)
                                 .with_for_update()).all() if session_ids else []
-    holds = _load_holds(uow, [row.id for row in rows if row.status == "active"])
-    reservations = {(row.session_id, row.rating_group): _reservation(row, tuple(holds.get(row.id, ())))
-                    for row in rows}
+    active = [row.id for row in rows if row.status == "active"]
+    holds = _load_holds(uow, active)
+    p = charging_postpaid_hold
+    postpaid = dict(uow.conn.execute(sa.select(p.c.reservation_id, p.c.held)
+                                     .where(among(p.c.reservation_id, active))).all()) if active else {}
+    reservations = {(row.session_id, row.rating_group): _reservation(
+        row, tuple(holds.get(row.id, ())), postpaid.get(row.id, Decimal(0))) for row in rows}
     products = ordering.products_by_service_id(uow, {*service_ids, *(x.service_id for x in reservations.values())})
     accounts = {p.account_id for ps in products.values() for p in ps} | {x.account_id for x in reservations.values()}
     held = [i for hs in holds.values() for i, _ in hs]
@@ -215,8 +253,10 @@ def load_state(uow: UnitOfWork, at: datetime, *, sessions: Iterable[str] = (), s
     for row in buckets.values():
         for account_id in ({row.account_id} if row.account_id else groups.get(row.group_id, set())):
             usable.setdefault(account_id, []).append(row.id)
-    state = ChargingState({i: _bucket(row) for i, row in buckets.items()}, usable, reservations)
-    return Batch(state, products, party.account_currencies(uow, accounts), prices or Prices(uow))
+    billing_accounts = party.billing_accounts(uow, accounts)
+    state = ChargingState({i: _bucket(row) for i, row in buckets.items()}, usable, reservations,
+                          postpaid_allowances(uow, billing_accounts))
+    return Batch(state, products, {a: acc.currency for a, acc in billing_accounts.items()}, prices or Prices(uow))
 
 
 def save_state(uow: UnitOfWork, batch: Batch) -> None:
@@ -237,13 +277,18 @@ def save_state(uow: UnitOfWork, batch: Batch) -> None:
             status=sa.bindparam("status"), expires_at=sa.bindparam("expires_at"), updated_at=now),
             [dict(rid=x.id, rated_at=x.rated_at, granted=x.granted, used=x.used, status=x.status,
                   expires_at=x.expires_at) for x in changed])
-    touched = new + changed
+    touched, p = new + changed, charging_postpaid_hold
     if changed:
-        uow.conn.execute(h.delete().where(h.c.reservation_id.in_([x.id for x in changed])))
+        uow.conn.execute(h.delete().where(among(h.c.reservation_id, [x.id for x in changed])))
+        uow.conn.execute(p.delete().where(among(p.c.reservation_id, [x.id for x in changed])))
     holds = [dict(reservation_id=x.id, bucket_id=i, seq=n, held=held) for x in touched
              for n, (i, held) in enumerate(x.holds)]
     if holds:
         uow.conn.execute(h.insert(), holds)
+    postpaid = [dict(reservation_id=x.id, account_id=x.account_id, currency=x.currency, held=x.postpaid)
+                for x in touched if x.postpaid > 0]
+    if postpaid:
+        uow.conn.execute(p.insert(), postpaid)
     mediation.store_online_usage(uow, state.charged)
     if state.changed_buckets:
         # absolute values: the rows are locked by load_state until this transaction ends
@@ -309,8 +354,8 @@ def reserve(uow: UnitOfWork, req: ReserveRequest, batch: Batch | None = None) ->
     cost = _pricer(uow, batch, product, currency, req.service_id, req.usage_type, req.destination, req.at)
     with state.savepoint():
         try:
-            granted, holds = state.hold(product.account_id, USAGE_UNITS[req.usage_type], currency, req.requested,
-                                        req.at, cost)
+            granted, holds, postpaid = state.hold(product.account_id, USAGE_UNITS[req.usage_type], currency,
+                                                  req.requested, req.at, cost)
         except Unpriced:
             return Grant(0, refusal=RATING_FAILED)
         if granted == 0 and req.requested > 0:
@@ -318,7 +363,8 @@ def reserve(uow: UnitOfWork, req: ReserveRequest, batch: Batch | None = None) ->
         expires = req.at + timedelta(seconds=req.validity_seconds)
         values = dict(account_id=product.account_id, product_id=product.id, service_id=req.service_id,
                       usage_type=req.usage_type, destination=req.destination, currency=currency, rated_at=req.at,
-                      granted=Decimal(granted), status="active", expires_at=expires, holds=tuple(holds))
+                      granted=Decimal(granted), status="active", expires_at=expires, holds=tuple(holds),
+                      postpaid=postpaid)
         if existing is None:
             state.put_reservation(Reservation(new_id(), req.session_id, req.rating_group, used=Decimal(0),
                                               created_at=uow.now(), **values), new=True)
@@ -355,26 +401,43 @@ def commit(uow: UnitOfWork, session_id: str, rating_group: int, used: int | Deci
     with batch.state.savepoint():
         spent = batch.state.settle(res, used, cost)
         batch.state.put_reservation(replace(res, used=res.used + used, granted=Decimal(0), holds=(),
-                                            status="closed" if final else "active"))
-        if used > 0:
-            batch.state.record_charged(_online_usage(batch, res, spent))
+                                            postpaid=Decimal(0), status="closed" if final else "active"))
+        for usage in _online_usage(batch, res, spent, price):
+            batch.state.record_charged(usage)
     if own:
         save_state(uow, batch)
     return Charged(used, Money(spent.money, res.currency), Money(spent.uncovered, res.currency))
 
 
-def _online_usage(batch: Batch, res: Reservation, spent: Spent) -> OnlineUsage:
-    """The usage record of one commit: keyed by the session, rating group and the units committed before it (so
-    a commit has one key, and a repeated request, answered from storage, adds none), dated at its grant."""
-    record = UsageRecord(CHARGING_SOURCE, f"{res.session_id}/{res.rating_group}/{res.used}", res.service_id,
-                         res.usage_type, res.rated_at, spent.units, res.destination)
+def _online_usage(batch: Batch, res: Reservation, spent: Spent, price: Callable[[int], Decimal]) -> list[OnlineUsage]:
+    """The usage records of one commit, keyed by the session, rating group and the units committed before it (so
+    a commit has one key, and a repeated request, answered from storage, adds none), dated at its grant: the
+    units prepaid buckets paid for (status prepaid), and the units the postpaid credit paid for (billed on the
+    next invoice; key suffix /postpaid)."""
+    if spent.units <= 0:
+        return []
     try:
         price_id = batch.prices.get(_product(batch, res).offering_id, res.usage_type, res.currency, res.rated_at).id
     except InvalidValue:  # units from unit buckets under an offering without a usage price
         price_id = None
     covered = sum((s for _, s in spent.unit_spent), Decimal(0))
-    return OnlineUsage(record, res.account_id, res.product_id, Money(spent.money, res.currency), price_id, covered,
-                       prepaid=True)
+    key = f"{res.session_id}/{res.rating_group}/{res.used.normalize():f}"  # 300, not 300.000000
+
+    def usage(suffix: str, units: Decimal, charge: Decimal, allowance: Decimal, prepaid: bool) -> OnlineUsage:
+        record = UsageRecord(CHARGING_SOURCE, key + suffix, res.service_id, res.usage_type, res.rated_at, units,
+                             res.destination)
+        return OnlineUsage(record, res.account_id, res.product_id, Money(charge, res.currency), price_id, allowance,
+                           prepaid)
+
+    if not spent.postpaid:
+        return [usage("", spent.units, spent.money, covered, True)]
+    # hybrid: the prepaid money paid for the first units it affords, the credit for the rest
+    rest = int((spent.units - covered).to_integral_value())
+    prepaid_units = Decimal(most_affordable(rest, price, spent.money)) if spent.money else Decimal(0)
+    out = [usage("/postpaid", spent.units - covered - prepaid_units, spent.postpaid, Decimal(0), False)]
+    if covered or spent.money:
+        out.insert(0, usage("", covered + prepaid_units, spent.money, covered, True))
+    return out
 
 
 def open_rating_groups(batch: Batch, session_id: str) -> list[int]:

@@ -48,6 +48,7 @@ class Reservation:
     expires_at: datetime
     created_at: datetime
     holds: tuple[Hold, ...] = ()
+    postpaid: Decimal = Decimal(0)  # money held against the account's credit limit (hybrid plans)
 
 
 @dataclass(frozen=True)
@@ -56,17 +57,22 @@ class Spent:
 
     units: Decimal
     unit_spent: tuple[Hold, ...]
-    money: Decimal
+    money: Decimal  # from prepaid money buckets
+    postpaid: Decimal  # on the account's credit, to be invoiced
     uncovered: Decimal
 
 
 class ChargingState:
     """Buckets by id, which of them each account may spend (its own and its groups'), reservations by
-    (session id, rating group); changes are tracked for `save_state`, and undone by a failed `savepoint()`."""
+    (session id, rating group), and the postpaid credit left to accounts with a credit limit (hybrid plans);
+    changes are tracked for `save_state`, and undone by a failed `savepoint()`."""
 
     def __init__(self, buckets: dict[uuid.UUID, BalanceBucket], usable: dict[uuid.UUID, list[uuid.UUID]],
-                 reservations: dict[tuple[str, int], Reservation]) -> None:
+                 reservations: dict[tuple[str, int], Reservation],
+                 credit: dict[uuid.UUID, Decimal] | None = None) -> None:
         self.buckets, self.usable, self.reservations = buckets, usable, reservations
+        self.credit = credit or {}
+        self._credit_changed: set[uuid.UUID] = set()
         self.loaded = dict(buckets)  # the buckets as loaded, to tell what the batch changed
         self.charged: list = []  # what the batch's commits charged, to be stored as usage records
         self.new_reservations: set[tuple[str, int]] = set()
@@ -112,6 +118,10 @@ class ChargingState:
         self.buckets[bucket.id] = bucket
         self.changed_buckets.add(bucket.id)
 
+    def _add_credit(self, account_id: uuid.UUID, amount: Decimal) -> None:
+        self._remember(self.credit, account_id, self._credit_changed)
+        self.credit[account_id] = self.credit.get(account_id, Decimal(0)) + amount
+
     def put_reservation(self, res: Reservation, *, new: bool = False) -> None:
         key = (res.session_id, res.rating_group)
         self._remember(self.reservations, key, self.changed_reservations, self.new_reservations)
@@ -146,33 +156,39 @@ class ChargingState:
     # ---- rules ------------------------------------------------------------------------------------------------
 
     def hold(self, account_id: uuid.UUID, unit: str, currency: str, wanted: int, at: datetime,
-             cost: Callable[[int], Decimal]) -> tuple[int, list[Hold]]:
-        """Hold up to `wanted` units: unit buckets first, then money for the rest at `cost(units)`. Returns the
-        units granted and the holds made (already counted as reserved in their buckets). Raises Unpriced when the
-        money part cannot be priced and no unit bucket covers anything."""
+             cost: Callable[[int], Decimal]) -> tuple[int, list[Hold], Decimal]:
+        """Hold up to `wanted` units: unit buckets first, then money for the rest at `cost(units)`: prepaid money
+        first, then the account's postpaid credit. Returns the units granted, the bucket holds made (already
+        counted as reserved in their buckets) and the postpaid money held (already taken from the credit).
+        Raises Unpriced when the money part cannot be priced and no unit bucket covers anything."""
         buckets = self.spendable(account_id, (unit, MONEY_UNIT), currency, at)
         unit_holds = plan_holds([b for b in buckets if b.unit == unit], Decimal(wanted), at)
         covered = int(sum((h for _, h in unit_holds), Decimal(0)))
-        rest, affordable, money_holds = wanted - covered, 0, []
+        rest, affordable, money_holds, postpaid = wanted - covered, 0, [], Decimal(0)
         if rest > 0:
             money = [b for b in buckets if b.unit == MONEY_UNIT]
-            budget = sum((b.free for b in money), Decimal(0))
+            budget = sum((b.free for b in money), Decimal(0)) + self.credit.get(account_id, Decimal(0))
             try:
                 affordable = most_affordable(rest, cost, budget)
             except Unpriced:
                 if covered == 0:
                     raise
             if affordable:
-                money_holds = plan_holds(money, cost(affordable), at)
+                price = cost(affordable)
+                money_holds = plan_holds(money, price, at)
+                postpaid = price - sum((h for _, h in money_holds), Decimal(0))
         holds = [*unit_holds, *money_holds]
         for bucket_id, held in holds:
             b = self.buckets[bucket_id]
             self._set_bucket(replace(b, reserved=b.reserved + held))
-        return covered + affordable, holds
+        if postpaid:
+            self._add_credit(account_id, -postpaid)
+        return covered + affordable, holds, postpaid
 
     def settle(self, res: Reservation, used: Decimal, cost: Callable[[Decimal], Decimal]) -> Spent:
-        """Spend `used` units from the reservation's holds (units first, then the money the rest cost) and give
-        back what is left; the reservation is left without holds (the caller records the new grant state)."""
+        """Spend `used` units from the reservation's holds (units first, then the money the rest cost: prepaid,
+        then its postpaid hold) and give back what is left; the reservation is left without holds (the caller
+        records the new grant state)."""
         unit_holds = [(i, h) for i, h in res.holds if self.buckets[i].unit != MONEY_UNIT]
         money_holds = [(i, h) for i, h in res.holds if self.buckets[i].unit == MONEY_UNIT]
         unit_spent = spend_holds(unit_holds, used)
@@ -184,4 +200,7 @@ class ChargingState:
             b = self.buckets[bucket_id]
             self._set_bucket(replace(b, used=b.used + spent.get(bucket_id, Decimal(0)), reserved=b.reserved - held))
         debited = sum((s for _, s in money_spent), Decimal(0))
-        return Spent(used, tuple(unit_spent), debited, price - debited)
+        postpaid = min(price - debited, res.postpaid)
+        if res.postpaid:  # the hold goes back to the credit; what it paid counts as unbilled usage from now on
+            self._add_credit(res.account_id, res.postpaid - postpaid)
+        return Spent(used, tuple(unit_spent), debited, postpaid, price - debited - postpaid)

@@ -19,24 +19,12 @@ from rich.console import Console
 from rich.table import Table
 
 from openbss.db.engine import migrated_engine
+from openbss.terminal import run_in_transaction
 
 dunning_app = typer.Typer(help="Collections: dunning plans, cases, promises to pay, the daily run.",
                           no_args_is_help=True)
 plan_app = typer.Typer(help="Dunning plans: steps at +N days after the due date.", no_args_is_help=True)
 dunning_app.add_typer(plan_app, name="plan")
-
-
-def _run(work):
-    """Run `work(uow)` in one transaction; a refused request exits 1 with its message."""
-    from openbss.core.errors import DomainError
-    from openbss.db.uow import unit_of_work
-
-    try:
-        with unit_of_work(migrated_engine(), actor="cli") as uow:
-            return work(uow)
-    except DomainError as e:
-        typer.echo(e.message, err=True)
-        raise typer.Exit(1) from None
 
 
 @dunning_app.command("run")
@@ -103,7 +91,8 @@ def plan_create(
     from openbss.dunning import service
 
     steps = tuple(_step(s, currency) for s in step)
-    _print_plans([_run(lambda uow: service.create_plan(uow, service.NewPlan(name, currency, steps, segment)))])
+    plan = service.NewPlan(name, currency, steps, segment)
+    _print_plans([run_in_transaction(lambda uow: service.create_plan(uow, plan))])
 
 
 @plan_app.command("list")
@@ -111,7 +100,7 @@ def plan_list() -> None:
     """List dunning plans."""
     from openbss.dunning import service
 
-    _print_plans(_run(lambda uow: service.list_plans(uow, {}, 0, 1000)[0]))
+    _print_plans(run_in_transaction(lambda uow: service.list_plans(uow, {}, 0, 1000)[0]))
 
 
 @plan_app.command("retire")
@@ -120,7 +109,7 @@ def plan_retire(plan_id: str = typer.Argument(...)) -> None:
     from openbss.core.ids import parse_id
     from openbss.dunning import service
 
-    _print_plans([_run(lambda uow: service.retire_plan(uow, parse_id(plan_id, "plan")))])
+    _print_plans([run_in_transaction(lambda uow: service.retire_plan(uow, parse_id(plan_id, "plan")))])
 
 
 @dunning_app.command("cases")
@@ -128,7 +117,7 @@ def cases(state: str = typer.Option(None, help="active, paused or closed")) -> N
     """List dunning cases, oldest first."""
     from openbss.dunning import service
 
-    found = _run(lambda uow: service.list_cases(uow, {"state": state} if state else {}, 0, 1000)[0])
+    found = run_in_transaction(lambda uow: service.list_cases(uow, {"state": state} if state else {}, 0, 1000)[0])
     table = Table("id", "account", "state", "reason", "due date", "steps taken")
     for c in found:
         table.add_row(str(c.id), str(c.account_id), c.state, c.reason or "", c.anchor_date.isoformat(),
@@ -156,5 +145,5 @@ def promise(
         case = service.get_case(uow, parse_id(case_id, "case"))
         return service.record_promise(uow, case.id, Money.of(amount, case.currency, "--amount"), day)
 
-    p = _run(work)
+    p = run_in_transaction(work)
     Console().print(f"promise {p.id}: {p.amount} by {p.promised_on} ({p.state})")
