@@ -53,6 +53,7 @@ from openbss.charging.tables import (
 from openbss.core.errors import Conflict, InvalidValue, NotFound
 from openbss.core.ids import new_id
 from openbss.core.money import Money, check_currency, to_decimal
+from openbss.db.bulk import copy_rows, update_rows
 from openbss.db.query import among
 from openbss.db.uow import UnitOfWork
 from openbss.ledger import service as ledger
@@ -260,42 +261,31 @@ def load_state(uow: UnitOfWork, at: datetime, *, sessions: Iterable[str] = (), s
 
 
 def save_state(uow: UnitOfWork, batch: Batch) -> None:
-    """Write back what the batch changed: one statement per kind of row (psycopg pipelines the executemany)."""
-    state, r, h, b = batch.state, charging_reservation, charging_hold, balance_bucket
+    """Write back what the batch changed: one statement per kind of row (COPY for new rows, one UPDATE from
+    arrays for changed ones), whatever the batch's size."""
+    state, r, h, p = batch.state, charging_reservation, charging_hold, charging_postpaid_hold
     now = uow.now()
     new = [state.reservations[k] for k in sorted(state.new_reservations)]
     changed = [state.reservations[k] for k in sorted(state.changed_reservations - state.new_reservations)]
-    if new:
-        uow.conn.execute(r.insert(), [dict(
-            id=x.id, session_id=x.session_id, rating_group=x.rating_group, account_id=x.account_id,
-            product_id=x.product_id, service_id=x.service_id, usage_type=x.usage_type, destination=x.destination,
-            currency=x.currency, rated_at=x.rated_at, granted=x.granted, used=x.used, status=x.status,
-            expires_at=x.expires_at, created_at=x.created_at, updated_at=now) for x in new])
-    if changed:
-        uow.conn.execute(r.update().where(r.c.id == sa.bindparam("rid")).values(
-            rated_at=sa.bindparam("rated_at"), granted=sa.bindparam("granted"), used=sa.bindparam("used"),
-            status=sa.bindparam("status"), expires_at=sa.bindparam("expires_at"), updated_at=now),
-            [dict(rid=x.id, rated_at=x.rated_at, granted=x.granted, used=x.used, status=x.status,
-                  expires_at=x.expires_at) for x in changed])
-    touched, p = new + changed, charging_postpaid_hold
+    copy_rows(uow, r, [dict(
+        id=x.id, session_id=x.session_id, rating_group=x.rating_group, account_id=x.account_id,
+        product_id=x.product_id, service_id=x.service_id, usage_type=x.usage_type, destination=x.destination,
+        currency=x.currency, rated_at=x.rated_at, granted=x.granted, used=x.used, status=x.status,
+        expires_at=x.expires_at, created_at=x.created_at, updated_at=now) for x in new])
+    update_rows(uow, r, "id", [dict(id=x.id, rated_at=x.rated_at, granted=x.granted, used=x.used, status=x.status,
+                                    expires_at=x.expires_at, updated_at=now) for x in changed])
     if changed:
         uow.conn.execute(h.delete().where(among(h.c.reservation_id, [x.id for x in changed])))
         uow.conn.execute(p.delete().where(among(p.c.reservation_id, [x.id for x in changed])))
-    holds = [dict(reservation_id=x.id, bucket_id=i, seq=n, held=held) for x in touched
-             for n, (i, held) in enumerate(x.holds)]
-    if holds:
-        uow.conn.execute(h.insert(), holds)
-    postpaid = [dict(reservation_id=x.id, account_id=x.account_id, currency=x.currency, held=x.postpaid)
-                for x in touched if x.postpaid > 0]
-    if postpaid:
-        uow.conn.execute(p.insert(), postpaid)
+    touched = new + changed
+    copy_rows(uow, h, [dict(reservation_id=x.id, bucket_id=i, seq=n, held=held) for x in touched
+                       for n, (i, held) in enumerate(x.holds)])
+    copy_rows(uow, p, [dict(reservation_id=x.id, account_id=x.account_id, currency=x.currency, held=x.postpaid)
+                       for x in touched if x.postpaid > 0])
     mediation.store_online_usage(uow, state.charged)
-    if state.changed_buckets:
-        # absolute values: the rows are locked by load_state until this transaction ends
-        uow.conn.execute(b.update().where(b.c.id == sa.bindparam("bid")).values(
-            used=sa.bindparam("used"), reserved=sa.bindparam("reserved")),
-            [dict(bid=i, used=state.buckets[i].used, reserved=state.buckets[i].reserved)
-             for i in sorted(state.changed_buckets)])
+    # absolute values: the rows are locked by load_state until this transaction ends
+    update_rows(uow, balance_bucket, "id", [dict(id=i, used=state.buckets[i].used, reserved=state.buckets[i].reserved)
+                                            for i in sorted(state.changed_buckets)])
 
 
 # ---- the use cases ---------------------------------------------------------------------------------------------

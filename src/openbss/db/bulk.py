@@ -4,6 +4,9 @@
 columns are the keys of the first row (every row has the same keys). Values are adapted by psycopg as for any
 statement (uuid, Decimal, date, aware datetime, None); JSON columns take their JSON text. COPY runs on the
 unit of work's own connection, so the rows commit or roll back with everything else the use case wrote.
+
+`update_rows(uow, table, key, rows)` updates many rows in one `UPDATE ... FROM unnest(arrays)` statement, where an
+executemany would run one UPDATE per row.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from psycopg import sql
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from openbss.db.uow import UnitOfWork
 
@@ -28,3 +32,15 @@ def copy_rows(uow: UnitOfWork, table: sa.Table, rows: Sequence[Mapping[str, Any]
     with cursor.copy(statement) as copy:
         for row in rows:
             copy.write_row([row[c] for c in columns])
+
+
+def update_rows(uow: UnitOfWork, table: sa.Table, key: str, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Set the columns named in each row (the keys of the first row, `key` among them) of the row whose `key`
+    column equals the row's."""
+    if not rows:
+        return
+    columns = list(rows[0])
+    arrays = [sa.bindparam(f"v_{c}", [r[c] for r in rows], type_=ARRAY(table.c[c].type)) for c in columns]
+    given = sa.func.unnest(*arrays).table_valued(*columns).render_derived(name="given")
+    uow.conn.execute(table.update().where(table.c[key] == given.c[key])
+                     .values({c: given.c[c] for c in columns if c != key}))

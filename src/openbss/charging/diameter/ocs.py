@@ -42,6 +42,7 @@ from openbss.charging.diameter.requests import (
 from openbss.charging.model import CREDIT_LIMIT_REACHED, RATING_FAILED, SERVICE_DENIED, USER_UNKNOWN
 from openbss.charging.service import Batch, Grant, ReserveRequest
 from openbss.charging.tables import charging_request
+from openbss.db.bulk import copy_rows
 from openbss.db.uow import UnitOfWork
 
 log = logging.getLogger("openbss.charging.diameter")
@@ -103,8 +104,7 @@ def answer_batch(uow: UnitOfWork, messages: Sequence[CreditControlRequest], conf
                          request_type=request.request_type, result_code=outcome.result_code, answer=data,
                          answered_at=uow.now()))
     charging.save_state(uow, batch)
-    if rows:
-        uow.conn.execute(t.insert(), rows)
+    copy_rows(uow, t, rows)
     state = batch.state
     crossed = [i for i in state.changed_buckets if balances.thresholds_reached(state.buckets[i].amount, state.buckets[i].used)
                != balances.thresholds_reached(state.loaded[i].amount, state.loaded[i].used)]
