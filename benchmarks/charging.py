@@ -3,7 +3,7 @@
 BENCH_SESSIONS (200) subscribers, each with a money balance, open one voice credit-control session each
 (CCR-I), then a load generator in its own process sends CCR-Update after CCR-Update (used 10 s, asks 10 s more)
 on every session, each session with one request outstanding, for BENCH_SECONDS (60) over BENCH_CONNECTIONS (4)
-TCP connections. Every answer is checked (Result-Code 2001). The load generator writes its requests from a
+TCP connections, to a server of BENCH_PROCESSES (one per core) processes sharing the port. Every answer is checked (Result-Code 2001). The load generator writes its requests from a
 template made with python-diameter (only the identifiers and CC-Request-Number change), so its own cost stays
 small beside the server's.
 
@@ -37,6 +37,7 @@ from openbss.db.uow import unit_of_work
 SESSIONS = int(os.environ.get("BENCH_SESSIONS", "200"))
 SECONDS = float(os.environ.get("BENCH_SECONDS", "60"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "4"))
+PROCESSES = int(os.environ.get("BENCH_PROCESSES", str(os.cpu_count() or 1)))
 PGBENCH_SECONDS = int(os.environ.get("BENCH_PGBENCH_SECONDS", "30"))
 
 
@@ -172,7 +173,8 @@ def main() -> None:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
         env = {**os.environ, "OPENBSS_DATABASE_URL": engine.url.render_as_string(hide_password=False)}
-        server = subprocess.Popen([sys.executable, "-m", "openbss.cli", "charging", "serve", "--port", str(port)],
+        server = subprocess.Popen([sys.executable, "-m", "openbss.cli", "charging", "serve", "--port", str(port),
+                                   "--processes", str(PROCESSES)],
                                   env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             for _ in range(300):
@@ -194,7 +196,7 @@ def main() -> None:
             fsync = conn.execute(sa.text("SHOW fsync")).scalar_one()
         tps = pgbench_tps(engine)
     report("charging", "CCR/s", answered / elapsed, "pgbench -N TPS (8 clients, same server)", tps,
-           p50_ms=round(p50 * 1000, 2), p99_ms=round(p99 * 1000, 2), sessions=SESSIONS, connections=CONNECTIONS,
+           p50_ms=round(p50 * 1000, 2), p99_ms=round(p99 * 1000, 2), sessions=SESSIONS, connections=CONNECTIONS, processes=PROCESSES,
            seconds=round(elapsed, 1), answered=answered, not_2001=failed, synchronous_commit=synchronous,
            fsync=fsync)
 

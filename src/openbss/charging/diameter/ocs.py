@@ -46,6 +46,9 @@ from openbss.db.bulk import copy_rows
 from openbss.db.uow import UnitOfWork
 
 log = logging.getLogger("openbss.charging.diameter")
+SESSION_LOCKS = sa.text(
+    "SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT hashtextextended('ccr:' || s, 0) AS k "
+    "FROM unnest(CAST(:sids AS text[])) AS s ORDER BY k) AS keys")
 
 REFUSALS = {CREDIT_LIMIT_REACHED: wire.CREDIT_LIMIT_REACHED, SERVICE_DENIED: wire.END_USER_SERVICE_DENIED,
             RATING_FAILED: wire.RATING_FAILED, USER_UNKNOWN: wire.USER_UNKNOWN}
@@ -68,6 +71,9 @@ def answer_batch(uow: UnitOfWork, messages: Sequence[CreditControlRequest], conf
     host, realm = config.origin_host.encode(), config.origin_realm.encode()
     t = charging_request
     keys = sorted({(m.session_id, m.cc_request_number) for m in messages})
+    # Server processes sharing the port (--processes) may get one session's requests at once (a retransmission
+    # through another peer): each session is worked by one transaction at a time, locks taken in one order.
+    uow.conn.execute(SESSION_LOCKS, {"sids": sorted({s for s, _ in keys})})
     asked = sa.func.unnest(sa.bindparam("sids", [s for s, _ in keys], type_=ARRAY(sa.Text)),
                            sa.bindparam("nums", [n for _, n in keys], type_=ARRAY(sa.BigInteger))
                            ).table_valued("s", "n").render_derived(name="asked")

@@ -126,9 +126,11 @@ class CreditControlServer:
         self.host, self.realm = config.origin_host.encode(), config.origin_realm.encode()
         self.committer = GroupCommit(engine, config, clock or SystemClock(), max_batch)
 
-    async def serve(self, host: str, port: int, ready: asyncio.Event | None = None) -> None:
+    async def serve(self, host: str, port: int, ready: asyncio.Event | None = None, *, reuse_port: bool = False) -> None:
+        """Serve until cancelled; `reuse_port`: other processes listen on the same port and the kernel spreads
+        the peers' connections over them (`openbss charging serve --processes N`)."""
         self.committer.start()
-        server = await asyncio.start_server(self._connection, host, port)
+        server = await asyncio.start_server(self._connection, host, port, reuse_port=reuse_port or None)
         log.info("diameter credit-control server on %s:%d as %s", host, port, self.config.origin_host)
         if ready is not None:
             ready.set()
