@@ -340,3 +340,42 @@ def test_a_hybrid_plan_spends_the_prepaid_balance_then_the_credit_limit_and_bill
     bill(engine, clock, period, next_month)
     inv = invoice_of(uow, account.id, usage_date.date().replace(day=1))
     assert sum(line.net.amount for line in inv.lines if line.kind == "usage") == D("1.00")
+
+
+def test_server_processes_sharing_the_port_never_grant_more_than_the_balance(engine, uow, subscriber, tmp_path):
+    import threading
+
+    money = wallet(uow, subscriber, "1.00")  # 500 s of talk at 0.0020
+    port = free_port()
+    with openbss_service(engine, tmp_path, *server_args(port, "--processes", "2")) as service:
+        wait_for_port(service, port)
+        grants: list[int] = []
+        ends: list[int] = []
+
+        def caller(n: int) -> None:  # 4 peers, each on its own connection, 5 calls each asking 60 s
+            with connected(port, host=f"pgw{n}.client.test") as c:
+                sessions = [c.session(f"call-{n}-{k}") for k in range(5)]
+                for s in sessions:
+                    a = c.send(c.request(s, INITIAL, "voice", [Service(1, 60)], subscriber=MSISDN))
+                    grants.append(granted(a, 1, "voice") or 0)
+                for s in sessions:
+                    a = c.send(c.request(s, TERMINATION, "voice", [Service(1, None, used=60, ask=False)]))
+                    ends.append(a.result_code)
+
+        threads = [threading.Thread(target=caller, args=(n,)) for n in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        service.terminate()
+        assert service.wait(timeout=30) == 0, service.stdout.read()
+    # 20 calls ask 20 x 60 s = 1,200 s; the balance pays 500 s, granted once whatever process answered: eight
+    # calls of 60 s and one of 20 s (1.00 / 0.0020 = 500 = 8 x 60 + 20), the rest refused
+    assert sum(grants) == 500 and sorted(g for g in grants if g) == [20] + [60] * 8
+    # every granted call ends 2001 and reports 60 s used (the refused ones' ends: 5002, no session); only what was
+    # granted is paid: the whole 1.00, nothing left reserved
+    assert sorted(ends) == [2001] * 9 + [5002] * 11
+    assert bucket(uow, money) == (D("1.00"), 0)
+    with socket.socket() as s:  # every server process is gone: nothing listens on the port any more
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("127.0.0.1", port))

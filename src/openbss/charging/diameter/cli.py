@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import logging
-import multiprocessing
 import signal
+import subprocess
+import sys
 
 import typer
+
+PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent dies
 
 charging_app = typer.Typer(help="Online charging: the Diameter credit-control server.", no_args_is_help=True)
 
@@ -27,47 +31,39 @@ def serve(
     batch: int = typer.Option(256, min=1, help="most requests committed in one transaction"),
     processes: int = typer.Option(1, min=1, help="server processes sharing the port (SO_REUSEPORT): one per core "
                                                  "uses them all; the kernel spreads peer connections over them"),
+    shared_port: bool = typer.Option(False, hidden=True, help="one of the processes of --processes N"),
 ) -> None:
     """Answer Credit-Control-Requests (CCR-I/U/T/E) from PGWs, S-CSCFs and SMSCs against the balances in the
     database; an answer that grants or debits is sent only after its transaction committed."""
     from openbss.charging.diameter.ocs import OcsConfig
+    from openbss.charging.diameter.server import CreditControlServer
     from openbss.db.engine import migrated_engine
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    config = OcsConfig(origin_host, origin_realm, validity, {"voice": voice_quota, "data": data_quota, "sms": 1},
-                       redirect_url)
-    migrated_engine()  # once, before any server process opens its pool
-    if processes == 1:
-        _serve(host, port, config, batch, reuse_port=False)
-        return
-    context = multiprocessing.get_context("spawn")
-    children = [context.Process(target=_serve, args=(host, port, config, batch, True), daemon=True)
-                for _ in range(processes)]
-    for child in children:
-        child.start()
+    engine = migrated_engine()
+    if processes > 1:  # the same command once per process, each on the shared port, stopped with this one
+        args = [sys.executable, "-m", "openbss.cli", "charging", "serve", "--host", host, "--port", str(port),
+                "--origin-host", origin_host, "--origin-realm", origin_realm, "--validity", str(validity),
+                "--voice-quota", str(voice_quota), "--data-quota", str(data_quota), "--batch", str(batch),
+                *(["--redirect-url", redirect_url] if redirect_url else []), "--shared-port"]
+        children = [subprocess.Popen(args) for _ in range(processes)]
 
-    def stop(*_) -> None:
-        for child in children:
-            if child.is_alive():
+        def stop(*_) -> None:
+            for child in children:
                 child.terminate()
 
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    for child in children:
-        child.join()
-
-
-def _serve(host: str, port: int, config, batch: int, reuse_port: bool) -> None:
-    """One server process: its own event loop, group-commit thread and connection pool; stops on SIGINT/SIGTERM."""
-    from openbss.charging.diameter.server import CreditControlServer
-    from openbss.config import load_settings
-    from openbss.db.engine import get_engine
-
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    server = CreditControlServer(get_engine(load_settings()), config, max_batch=batch)
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        codes = [child.wait() for child in children]
+        raise typer.Exit(max(codes))
+    if shared_port:  # it ends with the process that started it, however that one ends
+        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    config = OcsConfig(origin_host, origin_realm, validity, {"voice": voice_quota, "data": data_quota, "sms": 1},
+                       redirect_url)
+    server = CreditControlServer(engine, config, max_batch=batch)
 
     async def run() -> None:
-        task = asyncio.ensure_future(server.serve(host, port, reuse_port=reuse_port))
+        task = asyncio.ensure_future(server.serve(host, port, reuse_port=shared_port))
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, task.cancel)
