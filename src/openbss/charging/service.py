@@ -274,9 +274,12 @@ def save_state(uow: UnitOfWork, batch: Batch) -> None:
         expires_at=x.expires_at, created_at=x.created_at, updated_at=now) for x in new])
     update_rows(uow, r, "id", [dict(id=x.id, rated_at=x.rated_at, granted=x.granted, used=x.used, status=x.status,
                                     expires_at=x.expires_at, updated_at=now) for x in changed])
-    if changed:
-        uow.conn.execute(h.delete().where(among(h.c.reservation_id, [x.id for x in changed])))
-        uow.conn.execute(p.delete().where(among(p.c.reservation_id, [x.id for x in changed])))
+    held = [x.id for x in changed if state.loaded_holds.get(x.id)]
+    if held:
+        uow.conn.execute(h.delete().where(among(h.c.reservation_id, held)))
+    held_postpaid = [x.id for x in changed if state.loaded_postpaid.get(x.id)]
+    if held_postpaid:
+        uow.conn.execute(p.delete().where(among(p.c.reservation_id, held_postpaid)))
     touched = new + changed
     copy_rows(uow, h, [dict(reservation_id=x.id, bucket_id=i, seq=n, held=held) for x in touched
                        for n, (i, held) in enumerate(x.holds)])

@@ -74,6 +74,9 @@ class ChargingState:
         self.credit = credit or {}
         self._credit_changed: set[uuid.UUID] = set()
         self.loaded = dict(buckets)  # the buckets as loaded, to tell what the batch changed
+        # what the reservations held when loaded: only those rows need deleting when they change
+        self.loaded_holds = {r.id: bool(r.holds) for r in reservations.values()}
+        self.loaded_postpaid = {r.id: bool(r.postpaid) for r in reservations.values()}
         self.charged: list = []  # what the batch's commits charged, to be stored as usage records
         self.new_reservations: set[tuple[str, int]] = set()
         self.changed_reservations: set[tuple[str, int]] = set()

@@ -217,7 +217,9 @@ def store_online_usage(uow: UnitOfWork, charged: Sequence[OnlineUsage]) -> int:
     } for c in charged]
     if not rows:
         return 0
-    _mark_late(uow, [r for r in rows if r["status"] == "rated"])
+    billable = [r for r in rows if r["status"] == "rated"]
+    if billable:
+        _mark_late(uow, billable)
     return len(_insert_new(uow, rows))
 
 

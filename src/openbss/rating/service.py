@@ -89,10 +89,12 @@ class RatedCharge:
 
 
 class Prices:
-    """Usage prices of one batch, looked up once per (offering, usage type, currency) while valid."""
+    """Usage prices of one batch, looked up once per (offering, usage type, currency) while valid. `found`: the
+    look-ups of earlier batches to start from (a long-running server's cache, which it empties now and then to
+    see new price versions)."""
 
-    def __init__(self, uow: UnitOfWork):
-        self.uow, self.found = uow, {}
+    def __init__(self, uow: UnitOfWork, found: dict | None = None):
+        self.uow, self.found = uow, ({} if found is None else found)
 
     def get(self, offering_id: uuid.UUID, usage_type: str, currency: str, at: datetime) -> Price:
         key = (offering_id, usage_type, currency)

@@ -44,6 +44,7 @@ from openbss.charging.service import Batch, Grant, ReserveRequest
 from openbss.charging.tables import charging_request
 from openbss.db.bulk import copy_rows
 from openbss.db.uow import UnitOfWork
+from openbss.rating.service import Prices
 
 log = logging.getLogger("openbss.charging.diameter")
 SESSION_LOCKS = sa.text(
@@ -64,7 +65,8 @@ class OcsConfig:
     redirect_url: str | None = None  # data sessions out of credit are redirected here (a top-up page)
 
 
-def answer_batch(uow: UnitOfWork, messages: Sequence[CreditControlRequest], config: OcsConfig) -> list[bytes]:
+def answer_batch(uow: UnitOfWork, messages: Sequence[CreditControlRequest], config: OcsConfig,
+                 prices: Prices | None = None) -> list[bytes]:
     """The answers' bytes for a batch of requests, in order: stored ones for requests already answered, else new
     ones, stored. The balances and reservations the batch can touch are loaded once and written back once; a
     request that fails is undone alone and answered 5012 (UNABLE_TO_COMPLY), the others keep their effects."""
@@ -83,7 +85,7 @@ def answer_batch(uow: UnitOfWork, messages: Sequence[CreditControlRequest], conf
     requests = [None if (m.session_id, m.cc_request_number) in stored else read_request(m) for m in messages]
     fresh = [r for r in requests if isinstance(r, ChargingRequest)]
     batch = charging.load_state(uow, uow.now(), sessions={r.session_id for r in fresh},
-                                service_ids={r.service_id for r in fresh if r.service_id is not None})
+                                service_ids={r.service_id for r in fresh if r.service_id is not None}, prices=prices)
     answers: list[bytes] = []
     rows: list[dict] = []
     for msg, request in zip(messages, requests, strict=True):

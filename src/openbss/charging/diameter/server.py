@@ -29,6 +29,7 @@ from openbss.charging.diameter.ocs import OcsConfig
 from openbss.charging.diameter.requests import CREDIT_CONTROL_APPLICATION
 from openbss.core.clock import Clock, SystemClock
 from openbss.db.uow import unit_of_work
+from openbss.rating.service import Prices
 
 log = logging.getLogger("openbss.charging.diameter")
 
@@ -36,6 +37,7 @@ log = logging.getLogger("openbss.charging.diameter")
 # CC-Request-Type, CC-Request-Number: RFC 4006 3.1.
 CCR_REQUIRED = (263, 264, 296, 283, 258, 461, 416, 415)
 SWEEP_SECONDS = 5.0
+PRICES_SECONDS = 10.0  # a new price version reaches online charging within this
 
 
 @dataclass
@@ -56,6 +58,8 @@ class GroupCommit:
         self.thread = threading.Thread(target=self._run, name="ocs-group-commit", daemon=True)
         self.batches = self.requests = 0
         self.last_sweep = 0.0
+        self.prices: dict = {}  # usage prices looked up by earlier batches, kept PRICES_SECONDS
+        self.prices_since = 0.0
 
     def start(self) -> None:
         self.thread.start()
@@ -94,7 +98,9 @@ class GroupCommit:
         host, realm = self.config.origin_host.encode(), self.config.origin_realm.encode()
         try:
             with unit_of_work(self.engine, actor="ocs", clock=self.clock) as uow:
-                answers = ocs.answer_batch(uow, [p.message for p in batch], self.config)
+                if time.monotonic() - self.prices_since >= PRICES_SECONDS:  # see new price versions
+                    self.prices, self.prices_since = {}, time.monotonic()
+                answers = ocs.answer_batch(uow, [p.message for p in batch], self.config, Prices(uow, self.prices))
         except Exception as e:  # the commit failed: nothing of the batch happened, and no one is told it did
             log.exception("a credit-control batch of %d could not be committed", len(batch))
             answers = [base.error_answer(p.header, p.body, wire.Fault(
