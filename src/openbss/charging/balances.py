@@ -26,7 +26,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from openbss.audit import service as audit
 from openbss.charging import vouchers
 from openbss.charging.model import MONEY_UNIT, BalanceBucket
-from openbss.charging.service import NewBucket, add_bucket, postpaid_allowances
+from openbss.charging.service import NewBucket, add_bucket, bucket_from_row, owned_by, postpaid_allowances
 from openbss.charging.tables import (
     balance_adjustment,
     balance_bucket,
@@ -104,23 +104,13 @@ class BucketView:
     threshold: int | None = None  # set on a threshold event: the per cent just reached
 
 
-def _bucket(row) -> BalanceBucket:
-    return BalanceBucket(row.id, row.unit, row.amount, row.reserved, row.used, row.valid_from, row.valid_to,
-                         row.priority, row.rollover, row.currency)
-
-
 _VIEW = sa.select(balance_bucket, balance_group.c.name.label("group_name")).outerjoin(
     balance_group, balance_group.c.id == balance_bucket.c.group_id)
 
 
 def _view(row, now: datetime) -> BucketView:
-    b = _bucket(row)
+    b = bucket_from_row(row)
     return BucketView(b, row.account_id, row.group_id, row.group_name, row.created_at, bucket_status(b, now))
-
-
-def _owned_by(account_id: uuid.UUID) -> sa.ColumnElement[bool]:
-    groups = sa.select(balance_group_member.c.group_id).where(balance_group_member.c.account_id == account_id)
-    return sa.or_(balance_bucket.c.account_id == account_id, balance_bucket.c.group_id.in_(groups))
 
 
 def get_bucket_view(uow: UnitOfWork, bucket_id: uuid.UUID, *, field: str | None = None) -> BucketView:
@@ -141,7 +131,7 @@ def _bucket_conditions(uow: UnitOfWork, filters: dict[str, str]) -> list:
     b, now = balance_bucket, uow.now()
     out: list = []
     if "partyAccount.id" in filters:
-        out.append(_owned_by(parse_id(filters["partyAccount.id"], "partyAccount.id")))
+        out.append(owned_by([parse_id(filters["partyAccount.id"], "partyAccount.id")]))
     if "usageType" in filters:
         out.append(b.c.unit == unit_of(filters["usageType"]))
     if "status" in filters:

@@ -138,7 +138,7 @@ def create_group(uow: UnitOfWork, name: str, account_ids: Iterable[uuid.UUID]) -
     return group_id
 
 
-def _bucket(row: sa.Row) -> BalanceBucket:
+def bucket_from_row(row: sa.Row) -> BalanceBucket:
     return BalanceBucket(row.id, row.unit, row.amount, row.reserved, row.used, row.valid_from, row.valid_to,
                          row.priority, row.rollover, row.currency)
 
@@ -147,10 +147,10 @@ def get_bucket(uow: UnitOfWork, bucket_id: uuid.UUID) -> BalanceBucket:
     row = uow.conn.execute(sa.select(balance_bucket).where(balance_bucket.c.id == bucket_id)).one_or_none()
     if row is None:
         raise NotFound("balance bucket", bucket_id)
-    return _bucket(row)
+    return bucket_from_row(row)
 
 
-def _owned_by(account_ids: Collection[uuid.UUID]) -> sa.ColumnElement[bool]:
+def owned_by(account_ids: Collection[uuid.UUID]) -> sa.ColumnElement[bool]:
     """Buckets of the accounts and of every group they belong to."""
     b, m = balance_bucket, balance_group_member
     groups = sa.select(m.c.group_id).where(among(m.c.account_id, account_ids))
@@ -159,8 +159,8 @@ def _owned_by(account_ids: Collection[uuid.UUID]) -> sa.ColumnElement[bool]:
 
 def buckets_of(uow: UnitOfWork, account_id: uuid.UUID) -> list[BalanceBucket]:
     """Every bucket the account may spend from (its own and its groups'), valid or not, in id order."""
-    rows = uow.conn.execute(sa.select(balance_bucket).where(_owned_by([account_id])).order_by(balance_bucket.c.id))
-    return [_bucket(r) for r in rows]
+    rows = uow.conn.execute(sa.select(balance_bucket).where(owned_by([account_id])).order_by(balance_bucket.c.id))
+    return [bucket_from_row(r) for r in rows]
 
 
 # ---- loading and saving a batch's state ------------------------------------------------------------------------
@@ -243,7 +243,7 @@ def load_state(uow: UnitOfWork, at: datetime, *, sessions: Iterable[str] = (), s
     products = ordering.products_by_service_id(uow, {*service_ids, *(x.service_id for x in reservations.values())})
     accounts = {p.account_id for ps in products.values() for p in ps} | {x.account_id for x in reservations.values()}
     held = [i for hs in holds.values() for i, _ in hs]
-    valid = sa.and_(_owned_by(accounts), sa.or_(b.c.valid_to.is_(None), b.c.valid_to > at)) if accounts else sa.false()
+    valid = sa.and_(owned_by(accounts), sa.or_(b.c.valid_to.is_(None), b.c.valid_to > at)) if accounts else sa.false()
     buckets = {row.id: row for row in uow.conn.execute(
         sa.select(b).where(sa.or_(valid, among(b.c.id, held))).order_by(b.c.id).with_for_update())}
     groups: dict[uuid.UUID, set[uuid.UUID]] = {}
@@ -255,7 +255,7 @@ def load_state(uow: UnitOfWork, at: datetime, *, sessions: Iterable[str] = (), s
         for account_id in ({row.account_id} if row.account_id else groups.get(row.group_id, set())):
             usable.setdefault(account_id, []).append(row.id)
     billing_accounts = party.billing_accounts(uow, accounts)
-    state = ChargingState({i: _bucket(row) for i, row in buckets.items()}, usable, reservations,
+    state = ChargingState({i: bucket_from_row(row) for i, row in buckets.items()}, usable, reservations,
                           postpaid_allowances(uow, billing_accounts))
     return Batch(state, products, {a: acc.currency for a, acc in billing_accounts.items()}, prices or Prices(uow))
 
