@@ -26,13 +26,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from openbss.audit import service as audit
 from openbss.billing.delivery_tables import invoice_delivery
 from openbss.billing.model import Invoice
 from openbss.billing.tables import credit_note, debit_note, invoice
 from openbss.core.errors import InvalidValue
+from openbss.db.bulk import insert_from_arrays
 from openbss.db.uow import UnitOfWork
 
 EMAIL = "email"
@@ -89,17 +89,15 @@ def queue_note_email(uow: UnitOfWork, kind: str, note_id: uuid.UUID, account_id:
     _queue(uow, kind, [(note_id, account_id)])
 
 
-# One statement for any number of rows, compiled once and cached (a VALUES list would be compiled per batch).
-_QUEUE = pg_insert(invoice_delivery).on_conflict_do_nothing(index_elements=["document_id", "channel"])
-
-
 def _queue(uow: UnitOfWork, kind: str, documents: Sequence[tuple[uuid.UUID, uuid.UUID]]) -> None:
     if not documents:
         return
     now = uow.now()
-    uow.conn.execute(_QUEUE, [{"document_id": document_id, "kind": kind, "channel": EMAIL, "account_id": account_id,
-                               "created_at": now, "status": "pending", "attempts": 0, "next_attempt_at": now}
-                              for document_id, account_id in documents])
+    rows = [{"document_id": document_id, "kind": kind, "channel": EMAIL, "account_id": account_id,
+             "created_at": now, "status": "pending", "attempts": 0, "next_attempt_at": now}
+            for document_id, account_id in documents]
+    uow.conn.execute(insert_from_arrays(invoice_delivery, rows)
+                     .on_conflict_do_nothing(index_elements=["document_id", "channel"]))
 
 
 # The document's number from whichever of the three tables holds it: primary-key lookups, no union to scan.

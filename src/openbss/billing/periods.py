@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -99,6 +100,8 @@ def cycle_of(account: BillingAccount) -> BillCycle:
                      account.cycle_anchor, account.grace_days)
 
 
+# Pure functions of a few immutable values, called for every day range of every product of a bill run: cached.
+@lru_cache(maxsize=4096)
 def local_midnight(day: date, time_zone: str) -> datetime:
     """00:00 of a local date as a UTC instant (zoneinfo resolves DST: no zone changes at midnight in CET)."""
     return datetime.combine(day, time(0), ZoneInfo(time_zone)).astimezone(UTC)
@@ -172,6 +175,7 @@ def check_closed(label: str, account_number: str, period: BillPeriod, grace_days
         raise Conflict(problem)
 
 
+@lru_cache(maxsize=4096)
 def period_containing(day: date, bill_cycle_day: int, time_zone: str) -> BillPeriod:
     start = date(day.year, day.month, bill_cycle_day)
     if day < start:
@@ -196,6 +200,7 @@ class Term:
         return (self.end - self.start).days
 
 
+@lru_cache(maxsize=4096)
 def charge_term(period: str, day: date, bill_cycle_day: int, time_zone: str, anchor: date,
                 origin_month: int = 1) -> Term:
     """The term of a recurring price with `period` that local `day` falls in. Months are cycle months;

@@ -72,8 +72,11 @@ def day_ordinals(start: date, end: date) -> set[int]:
 
 def date_ranges(days: Iterable[int]) -> list[tuple[date, date]]:
     """Contiguous [start, end) date ranges of a set of day ordinals, in date order."""
+    ordered = sorted(days)
+    if ordered and ordered[-1] - ordered[0] + 1 == len(ordered):  # one range: the usual case, no walk needed
+        return [(date.fromordinal(ordered[0]), date.fromordinal(ordered[-1] + 1))]
     result: list[list[int]] = []
-    for day in sorted(days):
+    for day in ordered:
         if result and result[-1][1] == day:
             result[-1][1] = day + 1
         else:

@@ -38,6 +38,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 
 from openbss.core.errors import InvalidValue
 
@@ -161,6 +162,7 @@ def jurisdiction(country: str) -> Jurisdiction | None:
     return Jurisdiction(country, _TAX_NAMES.get(country, "VAT"), country in EU_MEMBER_STATES)
 
 
+@lru_cache(maxsize=4096)  # RATES is fixed data: every line of a bill run asks again for the same few rates
 def rate(country: str, category: str, on: date) -> Decimal:
     """The VAT rate for a tax category in a country at the tax point `on`."""
     if category in ZERO_RATED:

@@ -38,9 +38,9 @@ def _known_currencies() -> frozenset[str]:
 
 def check_currency(code: str, field: str = "currency") -> str:
     """Return the ISO 4217 code, or raise InvalidValue naming the field."""
-    if not isinstance(code, str) or code.upper() != code or code not in _known_currencies():
-        raise InvalidValue(field, code, "is not an ISO 4217 currency code")
-    return code
+    if isinstance(code, str) and code in _known_currencies():  # the codes are upper case: "eur" is not one
+        return code
+    raise InvalidValue(field, code, "is not an ISO 4217 currency code")
 
 
 @cache

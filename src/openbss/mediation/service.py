@@ -33,6 +33,7 @@ from openbss.catalog.model import USAGE_UNITS
 from openbss.core.errors import Conflict, InvalidValue, NotFound
 from openbss.core.ids import new_id, parse_id
 from openbss.core.money import Money
+from openbss.db.bulk import insert_from_arrays
 from openbss.db.metadata import QUANTITY
 from openbss.db.query import paged
 from openbss.db.uow import UnitOfWork
@@ -595,13 +596,6 @@ def release_usage_claims(uow: UnitOfWork, invoice_ids: Iterable[uuid.UUID]) -> N
         )
 
 
-_BILLED = insert(usage_billed_through)
-_MARK_BILLED_THROUGH = _BILLED.on_conflict_do_update(
-    index_elements=["account_id"],
-    set_={"billed_until": sa.func.greatest(usage_billed_through.c.billed_until, _BILLED.excluded.billed_until)},
-)
-
-
 def record_usage_claims(
     uow: UnitOfWork, claims: Mapping[uuid.UUID, tuple[datetime, uuid.UUID]],
     totals: Mapping[uuid.UUID, Sequence[UsageTotal]],
@@ -610,9 +604,12 @@ def record_usage_claims(
     that arrives later is late), and each invoice with usage gets its "usage.billed" audit record."""
     if not claims:
         return
-    # One statement executed for many rows (compiled once and cached), not a VALUES list compiled per batch.
-    uow.conn.execute(_MARK_BILLED_THROUGH, [{"account_id": a, "billed_until": before}
-                                            for a, (before, _) in claims.items()])
+    billed = insert_from_arrays(usage_billed_through, [{"account_id": a, "billed_until": before}
+                                                       for a, (before, _) in claims.items()])
+    uow.conn.execute(billed.on_conflict_do_update(
+        index_elements=["account_id"],
+        set_={"billed_until": sa.func.greatest(usage_billed_through.c.billed_until, billed.excluded.billed_until)},
+    ))
     audit.record_many(uow, "usage.billed", "invoice", [
         (invoice_id, {"accountId": account_id, "records": sum(t.count for t in found if not t.adjustment),
                       "late": sum(t.count for t in found if t.late),
