@@ -77,9 +77,7 @@ def error_answer(header: Header, body: bytes, fault: Fault, origin_host: bytes, 
 
 def _session_id(body: bytes) -> str | None:
     avp = wire.top_level(body, AVP_SESSION_ID)
-    if avp is None:
-        return None
     try:
-        return avp.data.decode()
-    except UnicodeDecodeError:
+        return None if avp is None else wire.text(avp)
+    except wire.BadValue:
         return None

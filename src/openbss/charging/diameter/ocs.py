@@ -18,7 +18,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
-from diameter.message.commands.credit_control import CreditControlRequest
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from openbss.charging import balances
@@ -32,12 +31,12 @@ from openbss.charging.diameter.requests import (
     INITIAL,
     SERVICE_CONTEXTS,
     TERMINATION,
+    Ccr,
     ChargingRequest,
     Outcome,
     ServiceControl,
     ServiceResult,
     answer_bytes,
-    read_request,
 )
 from openbss.charging.model import CREDIT_LIMIT_REACHED, RATING_FAILED, SERVICE_DENIED, USER_UNKNOWN
 from openbss.charging.service import Batch, Grant, ReserveRequest
@@ -65,14 +64,14 @@ class OcsConfig:
     redirect_url: str | None = None  # data sessions out of credit are redirected here (a top-up page)
 
 
-def answer_batch(uow: UnitOfWork, messages: Sequence[CreditControlRequest], config: OcsConfig,
+def answer_batch(uow: UnitOfWork, messages: Sequence[Ccr], config: OcsConfig,
                  prices: Prices | None = None) -> list[bytes]:
     """The answers' bytes for a batch of requests, in order: stored ones for requests already answered, else new
     ones, stored. The balances and reservations the batch can touch are loaded once and written back once; a
     request that fails is undone alone and answered 5012 (UNABLE_TO_COMPLY), the others keep their effects."""
     host, realm = config.origin_host.encode(), config.origin_realm.encode()
     t = charging_request
-    keys = sorted({(m.session_id, m.cc_request_number) for m in messages})
+    keys = sorted({(m.session_id, m.request_number) for m in messages})
     # Server processes sharing the port (--processes) may get one session's requests at once (a retransmission
     # through another peer): each session is worked by one transaction at a time, locks taken in one order.
     uow.conn.execute(SESSION_LOCKS, {"sids": sorted({s for s, _ in keys})})
@@ -82,17 +81,16 @@ def answer_batch(uow: UnitOfWork, messages: Sequence[CreditControlRequest], conf
     stored = dict(((r.session_id, r.request_number), r.answer) for r in uow.conn.execute(
         sa.select(t.c.session_id, t.c.request_number, t.c.answer).join_from(
             t, asked, sa.and_(t.c.session_id == asked.c.s, t.c.request_number == asked.c.n))))
-    requests = [None if (m.session_id, m.cc_request_number) in stored else read_request(m) for m in messages]
+    requests = [None if (m.session_id, m.request_number) in stored else m.request for m in messages]
     fresh = [r for r in requests if isinstance(r, ChargingRequest)]
     batch = charging.load_state(uow, uow.now(), sessions={r.session_id for r in fresh},
                                 service_ids={r.service_id for r in fresh if r.service_id is not None}, prices=prices)
     answers: list[bytes] = []
     rows: list[dict] = []
     for msg, request in zip(messages, requests, strict=True):
-        key = (msg.session_id, msg.cc_request_number)
+        key = (msg.session_id, msg.request_number)
         if key in stored:  # answered before (or earlier in this batch): the same answer, charged nothing more
-            answers.append(wire.with_ids(stored[key], msg.header.hop_by_hop_identifier,
-                                         msg.header.end_to_end_identifier))
+            answers.append(wire.with_ids(stored[key], msg.header.hop_by_hop, msg.header.end_to_end))
             continue
         if isinstance(request, wire.Fault):  # nothing happened: a repeat is judged again
             outcome = Outcome(request.result_code, failed_avp=request.failed_avp, error_message=request.message)

@@ -1,10 +1,11 @@
 """Credit-Control-Request as the OCS reads it, and the answer it gives, as plain values (RFC 4006, TS 32.299).
 
-`read_request` turns a decoded python-diameter CreditControlRequest into a `ChargingRequest`: the session, the
-request type and number, the subscriber as an openbss service id, and one `ServiceControl` per
-Multiple-Services-Credit-Control with its requested and used units. `answer_bytes` writes the answer for an
-`Outcome`. The usage type of a service comes from the unit it is counted in (CC-Time: voice, octets: data,
-service-specific units: sms), or, for a request that names no unit, from the Service-Context-Id.
+`read_ccr` reads a request straight from its AVPs (wire.py's walk and value readers) into a `Ccr`: what the
+answer echoes (Session-Id, request type and number) and the `ChargingRequest`: the session, the subscriber as an
+openbss service id, the called party, and one `ServiceControl` per Multiple-Services-Credit-Control with its
+requested and used units. `answer_bytes` writes the answer for an `Outcome` from plain AVPs. The usage type of a
+service comes from the unit it is counted in (CC-Time: voice, octets: data, service-specific units: sms), or, for
+a request that names no unit, from the Service-Context-Id.
 """
 
 from __future__ import annotations
@@ -13,11 +14,10 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from diameter.message import Avp, Message
-from diameter.message._base import MessageHeader
-from diameter.message.commands.credit_control import CreditControlRequest
 from diameter.message.constants import (
     AVP_AUTH_APPLICATION_ID,
+    AVP_CC_INPUT_OCTETS,
+    AVP_CC_OUTPUT_OCTETS,
     AVP_CC_REQUEST_NUMBER,
     AVP_CC_REQUEST_TYPE,
     AVP_CC_SERVICE_SPECIFIC_UNITS,
@@ -25,6 +25,7 @@ from diameter.message.constants import (
     AVP_CC_TOTAL_OCTETS,
     AVP_CHECK_BALANCE_RESULT,
     AVP_ERROR_MESSAGE,
+    AVP_EVENT_TIMESTAMP,
     AVP_FAILED_AVP,
     AVP_FINAL_UNIT_ACTION,
     AVP_FINAL_UNIT_INDICATION,
@@ -36,12 +37,22 @@ from diameter.message.constants import (
     AVP_REDIRECT_ADDRESS_TYPE,
     AVP_REDIRECT_SERVER,
     AVP_REDIRECT_SERVER_ADDRESS,
+    AVP_REQUESTED_ACTION,
+    AVP_REQUESTED_SERVICE_UNIT,
     AVP_RESULT_CODE,
+    AVP_SERVICE_CONTEXT_ID,
     AVP_SESSION_ID,
+    AVP_SUBSCRIPTION_ID,
+    AVP_SUBSCRIPTION_ID_DATA,
+    AVP_SUBSCRIPTION_ID_TYPE,
+    AVP_TGPP_ADDRESS_DATA,
+    AVP_TGPP_CALLED_PARTY_ADDRESS,
+    AVP_USED_SERVICE_UNIT,
     AVP_VALIDITY_TIME,
 )
 
-from openbss.charging.diameter.wire import FLAG_PROXIABLE, INVALID_AVP_VALUE, MISSING_AVP, Fault, RawAvp
+from openbss.charging.diameter import wire
+from openbss.charging.diameter.wire import FLAG_PROXIABLE, INVALID_AVP_VALUE, MISSING_AVP, Fault, Header, RawAvp
 
 INITIAL, UPDATE, TERMINATION, EVENT = 1, 2, 3, 4
 DIRECT_DEBITING, REFUND_ACCOUNT, CHECK_BALANCE, PRICE_ENQUIRY = 0, 1, 2, 3
@@ -54,6 +65,7 @@ E164, IMSI, SIP_URI, NAI, PRIVATE = 0, 1, 2, 3, 4
 SERVICE_CONTEXTS = {"32251@3gpp.org": "data", "32260@3gpp.org": "voice", "32274@3gpp.org": "sms",
                     "32276@3gpp.org": "voice"}
 UNIT_OF_TYPE = {"voice": "time", "data": "octets", "sms": "specific"}
+TGPP = 10415
 
 
 @dataclass(frozen=True)
@@ -113,13 +125,22 @@ class Outcome:
     redirect_url: str | None = None  # where FINAL_REDIRECT sends the subscriber (a top-up page)
 
 
-def _units(unit) -> Units:
-    """python-diameter's Requested- and Used-Service-Unit (the requested one has no CC-Output-Octets field)."""
-    octets = unit.cc_total_octets
-    given = (getattr(unit, "cc_input_octets", None), getattr(unit, "cc_output_octets", None))
-    if octets is None and any(v is not None for v in given):
-        octets = sum(v or 0 for v in given)
-    return Units(unit.cc_time, octets, unit.cc_service_specific_units)
+def _units(avp: RawAvp) -> Units:
+    """A Requested-, Used- or Granted-Service-Unit: octets are CC-Total-Octets, or input + output."""
+    time = octets = specific = None
+    given: list[int] = []
+    for member in wire.avps(avp.data):
+        if isinstance(member, Fault) or member.vendor:
+            continue
+        if member.code == AVP_CC_TIME:
+            time = wire.unsigned32(member)
+        elif member.code == AVP_CC_TOTAL_OCTETS:
+            octets = wire.unsigned64(member)
+        elif member.code in (AVP_CC_INPUT_OCTETS, AVP_CC_OUTPUT_OCTETS):
+            given.append(wire.unsigned64(member))
+        elif member.code == AVP_CC_SERVICE_SPECIFIC_UNITS:
+            specific = wire.unsigned64(member)
+    return Units(time, sum(given) if octets is None and given else octets, specific)
 
 
 def _sum(units: list[Units]) -> Units | None:
@@ -146,91 +167,139 @@ def service_id_of(kind: int | None, data: str | None) -> str | None:
     return value
 
 
-def _destination(msg: Message) -> str | None:
-    """Called-Party-Address (832) or an SMS Recipient-Address's Address-Data (897), as digits."""
-    for code in (832, 897):
-        for value in msg.find_avps((code, 10415)):
-            text = value.decode() if isinstance(value, bytes) else str(value)
-            user = re.sub(r"^(sips?|tel):", "", text).split("@", 1)[0].split(";", 1)[0]
+def _destination(body: bytes) -> str | None:
+    """Called-Party-Address (IMS-Information's) or an SMS Recipient-Address's Address-Data, as digits."""
+    for code in (AVP_TGPP_CALLED_PARTY_ADDRESS, AVP_TGPP_ADDRESS_DATA):
+        avp = wire.find(body, code, TGPP)
+        if avp is not None:
+            user = re.sub(r"^(sips?|tel):", "", wire.text(avp)).split("@", 1)[0].split(";", 1)[0]
             digits = re.sub(r"\D", "", user)
             if digits:
                 return digits
     return None
 
 
-def read_request(msg: CreditControlRequest) -> ChargingRequest | Fault:
-    if msg.cc_request_type not in (INITIAL, UPDATE, TERMINATION, EVENT):
-        return Fault(INVALID_AVP_VALUE, f"CC-Request-Type={msg.cc_request_type} must be 1 to 4")
-    if msg.cc_request_type == EVENT and msg.requested_action not in (None, DIRECT_DEBITING, CHECK_BALANCE):
-        return Fault(INVALID_AVP_VALUE, f"Requested-Action={msg.requested_action}: only DIRECT_DEBITING (0) and "
-                                        "CHECK_BALANCE (2) are offered")
+def _service(avp: RawAvp) -> ServiceControl:
+    rating_group, requested, used = 0, None, []
+    for member in wire.avps(avp.data):
+        if isinstance(member, Fault) or member.vendor:
+            continue
+        if member.code == AVP_RATING_GROUP:
+            rating_group = wire.unsigned32(member)
+        elif member.code == AVP_REQUESTED_SERVICE_UNIT and requested is None:
+            requested = _units(member)
+        elif member.code == AVP_USED_SERVICE_UNIT:
+            used.append(_units(member))
+    return ServiceControl(rating_group, requested, _sum(used))
+
+
+@dataclass(frozen=True)
+class Ccr:
+    """A Credit-Control-Request: its header, what its answer echoes, and the request it makes (or why not)."""
+
+    header: Header
+    session_id: str
+    request_type: int
+    request_number: int
+    request: ChargingRequest | Fault
+
+
+def read_ccr(header: Header, body: bytes) -> Ccr | Fault:
+    """The request in `body` (which has passed `wire.check`: lengths fit, required AVPs are present), or the fault
+    of a Session-Id, CC-Request-Type or -Number that is not a value of its type (5004)."""
+    first: dict[int, RawAvp] = {}
+    subscriptions, services = [], []
+    for avp in wire.avps(body):
+        if isinstance(avp, Fault):
+            return avp
+        if avp.vendor:
+            continue
+        if avp.code == AVP_SUBSCRIPTION_ID:
+            subscriptions.append(avp)
+        elif avp.code == AVP_MULTIPLE_SERVICES_CREDIT_CONTROL:
+            services.append(avp)
+        else:
+            first.setdefault(avp.code, avp)
+    try:
+        session_id, kind = wire.text(first[AVP_SESSION_ID]), wire.integer32(first[AVP_CC_REQUEST_TYPE])
+        number = wire.unsigned32(first[AVP_CC_REQUEST_NUMBER])
+    except wire.BadValue as e:
+        return e.fault
+    try:
+        request = _request(body, session_id, kind, number, first, subscriptions, services)
+    except wire.BadValue as e:
+        request = e.fault
+    return Ccr(header, session_id, kind, number, request)
+
+
+def _request(body: bytes, session_id: str, kind: int, number: int, first: dict[int, RawAvp],
+             subscriptions: list[RawAvp], services: list[RawAvp]) -> ChargingRequest | Fault:
+    def value(code: int, read):
+        return read(first[code]) if code in first else None
+
+    action = value(AVP_REQUESTED_ACTION, wire.integer32)
+    if kind not in (INITIAL, UPDATE, TERMINATION, EVENT):
+        return Fault(INVALID_AVP_VALUE, f"CC-Request-Type={kind} must be 1 to 4", first[AVP_CC_REQUEST_TYPE])
+    if kind == EVENT and action not in (None, DIRECT_DEBITING, CHECK_BALANCE):
+        return Fault(INVALID_AVP_VALUE, f"Requested-Action={action}: only DIRECT_DEBITING (0) and "
+                                        "CHECK_BALANCE (2) are offered", first[AVP_REQUESTED_ACTION])
     subscriber = None
-    for sub in msg.subscription_id or []:
-        subscriber = service_id_of(sub.subscription_id_type, sub.subscription_id_data)
+    for sub in subscriptions:
+        members = {m.code: m for m in wire.avps(sub.data) if isinstance(m, RawAvp) and not m.vendor}
+        kind_of = wire.integer32(members[AVP_SUBSCRIPTION_ID_TYPE]) if AVP_SUBSCRIPTION_ID_TYPE in members else None
+        data = wire.text(members[AVP_SUBSCRIPTION_ID_DATA]) if AVP_SUBSCRIPTION_ID_DATA in members else None
+        subscriber = service_id_of(kind_of, data)
         if subscriber:
             break
-    services = []
-    for mscc in msg.multiple_services_credit_control or []:
-        requested = _units(mscc.requested_service_unit) if mscc.requested_service_unit is not None else None
-        used = _sum([_units(u) for u in (mscc.used_service_unit or [])])
-        services.append(ServiceControl(mscc.rating_group or 0, requested, used))
-    if not services and msg.cc_request_type != TERMINATION:
+    controls = tuple(_service(avp) for avp in services)
+    if not controls and kind != TERMINATION:
         return Fault(MISSING_AVP, "Multiple-Services-Credit-Control is required (one per rating group)")
     # the called party matters where a session starts; later requests are rated as the first one was
-    destination = _destination(msg) if msg.cc_request_type in (INITIAL, EVENT) else None
-    return ChargingRequest(msg.session_id, msg.cc_request_type, msg.cc_request_number, msg.service_context_id or "",
-                           subscriber, destination, msg.requested_action, tuple(services),
-                           msg.event_timestamp)
+    destination = _destination(body) if kind in (INITIAL, EVENT) else None
+    return ChargingRequest(session_id, kind, number, value(AVP_SERVICE_CONTEXT_ID, wire.text) or "", subscriber,
+                           destination, action, controls, value(AVP_EVENT_TIMESTAMP, wire.time))
 
 
-GRANTED_UNIT_AVP = {"time": AVP_CC_TIME, "octets": AVP_CC_TOTAL_OCTETS, "specific": AVP_CC_SERVICE_SPECIFIC_UNITS}
+GRANTED_UNIT_AVP = {"time": (AVP_CC_TIME, wire.u32), "octets": (AVP_CC_TOTAL_OCTETS, wire.u64),
+                    "specific": (AVP_CC_SERVICE_SPECIFIC_UNITS, wire.u64)}
 
 
-def _grouped(code: int, members: list[Avp]) -> Avp:
-    avp = Avp.new(code)
-    avp.value = members
-    return avp
-
-
-def _service_avp(r: ServiceResult, redirect_url: str | None) -> Avp:
+def _service_avp(r: ServiceResult, redirect_url: str | None) -> bytes:
     """One Multiple-Services-Credit-Control of the answer, its members in RFC 4006 8.16 order."""
-    members = []
+    members = b""
     if r.granted is not None and r.usage_type is not None:
-        unit = GRANTED_UNIT_AVP[UNIT_OF_TYPE[r.usage_type]]
-        members.append(_grouped(AVP_GRANTED_SERVICE_UNIT, [Avp.new(unit, value=r.granted)]))
-    members.append(Avp.new(AVP_RATING_GROUP, value=r.rating_group))
+        code, write = GRANTED_UNIT_AVP[UNIT_OF_TYPE[r.usage_type]]
+        members += wire.avp_bytes(AVP_GRANTED_SERVICE_UNIT, wire.avp_bytes(code, write(r.granted)))
+    members += wire.avp_bytes(AVP_RATING_GROUP, wire.u32(r.rating_group))
     if r.validity_time is not None:
-        members.append(Avp.new(AVP_VALIDITY_TIME, value=r.validity_time))
-    members.append(Avp.new(AVP_RESULT_CODE, value=r.result_code))
+        members += wire.avp_bytes(AVP_VALIDITY_TIME, wire.u32(r.validity_time))
+    members += wire.avp_bytes(AVP_RESULT_CODE, wire.u32(r.result_code))
     if r.final_action is not None:
-        fui = [Avp.new(AVP_FINAL_UNIT_ACTION, value=r.final_action)]
+        fui = wire.avp_bytes(AVP_FINAL_UNIT_ACTION, wire.i32(r.final_action))
         if r.final_action == FINAL_REDIRECT:
-            fui.append(_grouped(AVP_REDIRECT_SERVER, [
-                Avp.new(AVP_REDIRECT_ADDRESS_TYPE, value=REDIRECT_URL),
-                Avp.new(AVP_REDIRECT_SERVER_ADDRESS, value=redirect_url)]))
-        members.append(_grouped(AVP_FINAL_UNIT_INDICATION, fui))
-    return _grouped(AVP_MULTIPLE_SERVICES_CREDIT_CONTROL, members)
+            fui += wire.avp_bytes(AVP_REDIRECT_SERVER, wire.avp_bytes(AVP_REDIRECT_ADDRESS_TYPE, wire.i32(REDIRECT_URL))
+                                  + wire.avp_bytes(AVP_REDIRECT_SERVER_ADDRESS, redirect_url.encode()))
+        members += wire.avp_bytes(AVP_FINAL_UNIT_INDICATION, fui)
+    return wire.avp_bytes(AVP_MULTIPLE_SERVICES_CREDIT_CONTROL, members)
 
 
-def answer_bytes(msg: CreditControlRequest, outcome: Outcome, origin_host: bytes, origin_realm: bytes) -> bytes:
-    """The Credit-Control-Answer to `msg` for `outcome`, as bytes (RFC 4006 3.2 order). Built from plain AVPs:
-    python-diameter's attribute-driven encoder costs several times more, on the OCS's busiest path."""
-    h = msg.header
-    answer = Message(MessageHeader(1, 0, h.command_flags & FLAG_PROXIABLE, h.command_code, h.application_id,
-                                   h.hop_by_hop_identifier, h.end_to_end_identifier))
-    for avp in (Avp.new(AVP_SESSION_ID, value=msg.session_id), Avp.new(AVP_RESULT_CODE, value=outcome.result_code),
-                Avp.new(AVP_ORIGIN_HOST, value=origin_host), Avp.new(AVP_ORIGIN_REALM, value=origin_realm),
-                Avp.new(AVP_AUTH_APPLICATION_ID, value=CREDIT_CONTROL_APPLICATION),
-                Avp.new(AVP_CC_REQUEST_TYPE, value=msg.cc_request_type),
-                Avp.new(AVP_CC_REQUEST_NUMBER, value=msg.cc_request_number)):
-        answer.append_avp(avp)
-    for r in outcome.services:
-        answer.append_avp(_service_avp(r, outcome.redirect_url))
+def answer_bytes(ccr: Ccr, outcome: Outcome, origin_host: bytes, origin_realm: bytes) -> bytes:
+    """The Credit-Control-Answer to `ccr` for `outcome`, as bytes (RFC 4006 3.2 order)."""
+    body = b"".join((
+        wire.avp_bytes(AVP_SESSION_ID, ccr.session_id.encode()),
+        wire.avp_bytes(AVP_RESULT_CODE, wire.u32(outcome.result_code)),
+        wire.avp_bytes(AVP_ORIGIN_HOST, origin_host), wire.avp_bytes(AVP_ORIGIN_REALM, origin_realm),
+        wire.avp_bytes(AVP_AUTH_APPLICATION_ID, wire.u32(CREDIT_CONTROL_APPLICATION)),
+        wire.avp_bytes(AVP_CC_REQUEST_TYPE, wire.i32(ccr.request_type)),
+        wire.avp_bytes(AVP_CC_REQUEST_NUMBER, wire.u32(ccr.request_number)),
+        *(_service_avp(r, outcome.redirect_url) for r in outcome.services),
+    ))
     if outcome.check_balance is not None:
-        answer.append_avp(Avp.new(AVP_CHECK_BALANCE_RESULT, value=outcome.check_balance))
+        body += wire.avp_bytes(AVP_CHECK_BALANCE_RESULT, wire.i32(outcome.check_balance))
     if outcome.failed_avp is not None:
         a = outcome.failed_avp
-        answer.append_avp(_grouped(AVP_FAILED_AVP, [Avp(a.code, a.vendor, a.data, a.flags)]))
+        body += wire.avp_bytes(AVP_FAILED_AVP, wire.avp_bytes(a.code, a.data, vendor=a.vendor, flags=a.flags))
     if outcome.error_message:
-        answer.append_avp(Avp.new(AVP_ERROR_MESSAGE, value=outcome.error_message[:200]))
-    return answer.as_bytes()
+        body += wire.avp_bytes(AVP_ERROR_MESSAGE, outcome.error_message[:200].encode())
+    h = ccr.header
+    return wire.message_bytes(h.flags & FLAG_PROXIABLE, h.command, h.application, h.hop_by_hop, h.end_to_end, body)

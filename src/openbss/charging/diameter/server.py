@@ -26,7 +26,7 @@ from diameter.message import Message
 from openbss.charging import service as charging
 from openbss.charging.diameter import base, ocs, wire
 from openbss.charging.diameter.ocs import OcsConfig
-from openbss.charging.diameter.requests import CREDIT_CONTROL_APPLICATION
+from openbss.charging.diameter.requests import CREDIT_CONTROL_APPLICATION, Ccr, read_ccr
 from openbss.core.clock import Clock, SystemClock
 from openbss.db.uow import unit_of_work
 from openbss.rating.service import Prices
@@ -42,8 +42,7 @@ PRICES_SECONDS = 10.0  # a new price version reaches online charging within this
 
 @dataclass
 class _Pending:
-    message: Message
-    header: wire.Header
+    ccr: Ccr
     body: bytes
     done: asyncio.Future
     loop: asyncio.AbstractEventLoop
@@ -100,10 +99,10 @@ class GroupCommit:
             with unit_of_work(self.engine, actor="ocs", clock=self.clock) as uow:
                 if time.monotonic() - self.prices_since >= PRICES_SECONDS:  # see new price versions
                     self.prices, self.prices_since = {}, time.monotonic()
-                answers = ocs.answer_batch(uow, [p.message for p in batch], self.config, Prices(uow, self.prices))
+                answers = ocs.answer_batch(uow, [p.ccr for p in batch], self.config, Prices(uow, self.prices))
         except Exception as e:  # the commit failed: nothing of the batch happened, and no one is told it did
             log.exception("a credit-control batch of %d could not be committed", len(batch))
-            answers = [base.error_answer(p.header, p.body, wire.Fault(
+            answers = [base.error_answer(p.ccr.header, p.body, wire.Fault(
                 wire.UNABLE_TO_COMPLY, f"not committed: {type(e).__name__}"), host, realm) for p in batch]
         self.batches += 1
         self.requests += len(batch)
@@ -201,6 +200,12 @@ class CreditControlServer:
         if fault is not None:
             log.warning("refused command %d: %d %s", header.command, fault.result_code, fault.message)
             return base.error_answer(header, body, fault, self.host, self.realm)
+        if header.command == base.CREDIT_CONTROL:
+            ccr = read_ccr(header, body)
+            if isinstance(ccr, wire.Fault):
+                return base.error_answer(header, body, ccr, self.host, self.realm)
+            self._submit(ccr, body, writer, tasks)
+            return None
         try:
             message = Message.from_bytes(data)
         except Exception as e:  # a value python-diameter cannot decode (a bad address, a wrong-sized integer)
@@ -208,15 +213,16 @@ class CreditControlServer:
                 wire.INVALID_AVP_VALUE, f"cannot decode: {type(e).__name__}: {e}"[:200]), self.host, self.realm)
         if header.command == base.CAPABILITIES_EXCHANGE:
             return base.capabilities_answer(message, self.host, self.realm, local)
-        if header.command == base.DEVICE_WATCHDOG:
-            return base.simple_answer(message, self.host, self.realm)
+        return base.simple_answer(message, self.host, self.realm)  # DEVICE_WATCHDOG
+
+    def _submit(self, ccr: Ccr, body: bytes, writer: asyncio.StreamWriter, tasks: set[asyncio.Task]) -> None:
+        """Hand a request to the group commit; its answer is written when its batch has committed."""
         loop = asyncio.get_running_loop()
         done = loop.create_future()
-        self.committer.submit(_Pending(message, header, body, done, loop))
+        self.committer.submit(_Pending(ccr, body, done, loop))
         task = asyncio.ensure_future(self._reply(done, writer))
         tasks.add(task)
         task.add_done_callback(tasks.discard)
-        return None
 
     async def _reply(self, done: asyncio.Future, writer: asyncio.StreamWriter) -> None:
         data = await done
