@@ -7,7 +7,9 @@ TCP connections (peers), to a server of BENCH_PROCESSES (one per core) processes
 hands each connection to one process: with few connections the split is uneven (4 connections over 2 processes
 measured 1,000 to 1,900 CCR/s from run to run), so the default stands for an OCS with many peers. Every answer is checked (Result-Code 2001). The load generator writes its requests from a
 template made with python-diameter (only the identifiers and CC-Request-Number change), so its own cost stays
-small beside the server's.
+small beside the server's. Beside the active subscribers' balances, the balance table holds BENCH_IDLE_BALANCES
+(100,000) buckets of other accounts, so that look-ups run against a table of an operator's size (a bucket query
+that scanned every bucket cost nothing with 200 and 224 ms a batch with 300,000).
 
 Value: answered CCR-U per second. Reference, measured in the same run on the same server: pgbench's TPS with
 `-N` (the simple-update transaction, durable commits) at 8 clients for BENCH_PGBENCH_SECONDS (30).
@@ -41,6 +43,7 @@ SECONDS = float(os.environ.get("BENCH_SECONDS", "60"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "16"))
 PROCESSES = int(os.environ.get("BENCH_PROCESSES", str(os.cpu_count() or 1)))
 PGBENCH_SECONDS = int(os.environ.get("BENCH_PGBENCH_SECONDS", "30"))
+IDLE_BALANCES = int(os.environ.get("BENCH_IDLE_BALANCES", "100000"))
 
 
 def seed(engine) -> list[str]:
@@ -54,6 +57,12 @@ def seed(engine) -> list[str]:
             account = factories.account(u, f"Subscriber {line}")
             factories.subscribe(u, account.id, offer.id, line)
             add_bucket(u, NewBucket("money", Decimal("1000000"), clock.now(), account_id=account.id, currency="EUR"))
+    with engine.begin() as conn:
+        conn.execute(sa.text(
+            "INSERT INTO balance_bucket (id, account_id, unit, currency, amount, valid_from, created_at) "
+            "SELECT gen_random_uuid(), gen_random_uuid(), 'money', 'EUR', 10, now(), now() "
+            "FROM generate_series(1, :n)"), {"n": IDLE_BALANCES})
+        conn.execute(sa.text("ANALYZE balance_bucket"))
     return lines
 
 
@@ -198,7 +207,8 @@ def main() -> None:
             fsync = conn.execute(sa.text("SHOW fsync")).scalar_one()
         tps = pgbench_tps(engine)
     report("charging", "CCR/s", answered / elapsed, "pgbench -N TPS (8 clients, same server)", tps,
-           p50_ms=round(p50 * 1000, 2), p99_ms=round(p99 * 1000, 2), sessions=SESSIONS, connections=CONNECTIONS, processes=PROCESSES,
+           p50_ms=round(p50 * 1000, 2), p99_ms=round(p99 * 1000, 2), sessions=SESSIONS, idle_balances=IDLE_BALANCES,
+           connections=CONNECTIONS, processes=PROCESSES,
            seconds=round(elapsed, 1), answered=answered, not_2001=failed, synchronous_commit=synchronous,
            fsync=fsync)
 

@@ -150,11 +150,23 @@ def get_bucket(uow: UnitOfWork, bucket_id: uuid.UUID) -> BalanceBucket:
     return bucket_from_row(row)
 
 
+def owned_ids(account_ids: Collection[uuid.UUID], valid_at: datetime | None = None) -> list[sa.Select]:
+    """The ids of the buckets of the accounts and of every group they belong to (valid at `valid_at`, when given),
+    as selects to UNION: each is an index look-up. One condition with OR between the two (or with other ids) is
+    a scan of every bucket: 224 ms a batch with 300,000 buckets."""
+    own, shared, m = balance_bucket.alias("own"), balance_bucket.alias("shared"), balance_group_member
+
+    def valid(t: sa.TableClause) -> list:
+        return [] if valid_at is None else [sa.or_(t.c.valid_to.is_(None), t.c.valid_to > valid_at)]
+
+    return [sa.select(own.c.id).where(among(own.c.account_id, account_ids), *valid(own)),
+            sa.select(shared.c.id).join(m, m.c.group_id == shared.c.group_id)
+            .where(among(m.c.account_id, account_ids), *valid(shared))]
+
+
 def owned_by(account_ids: Collection[uuid.UUID]) -> sa.ColumnElement[bool]:
     """Buckets of the accounts and of every group they belong to."""
-    b, m = balance_bucket, balance_group_member
-    groups = sa.select(m.c.group_id).where(among(m.c.account_id, account_ids))
-    return sa.or_(among(b.c.account_id, account_ids), b.c.group_id.in_(groups))
+    return balance_bucket.c.id.in_(sa.union_all(*owned_ids(account_ids)))
 
 
 def buckets_of(uow: UnitOfWork, account_id: uuid.UUID) -> list[BalanceBucket]:
@@ -243,9 +255,10 @@ def load_state(uow: UnitOfWork, at: datetime, *, sessions: Iterable[str] = (), s
     products = ordering.products_by_service_id(uow, {*service_ids, *(x.service_id for x in reservations.values())})
     accounts = {p.account_id for ps in products.values() for p in ps} | {x.account_id for x in reservations.values()}
     held = [i for hs in holds.values() for i, _ in hs]
-    valid = sa.and_(owned_by(accounts), sa.or_(b.c.valid_to.is_(None), b.c.valid_to > at)) if accounts else sa.false()
+    on_hold = b.alias("on_hold")
+    wanted = sa.union_all(*owned_ids(accounts, valid_at=at), sa.select(on_hold.c.id).where(among(on_hold.c.id, held)))
     buckets = {row.id: row for row in uow.conn.execute(
-        sa.select(b).where(sa.or_(valid, among(b.c.id, held))).order_by(b.c.id).with_for_update())}
+        sa.select(b).where(b.c.id.in_(wanted)).order_by(b.c.id).with_for_update())}
     groups: dict[uuid.UUID, set[uuid.UUID]] = {}
     if accounts:
         for row in uow.conn.execute(sa.select(m.c.group_id, m.c.account_id).where(among(m.c.account_id, accounts))):
