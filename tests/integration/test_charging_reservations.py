@@ -171,3 +171,22 @@ def test_use_beyond_the_grant_is_reported_not_debited(uow, line):
     assert (charged.money, charged.uncovered) == (Money.of("0.60", "EUR"), Money.of("0.40", "EUR"))
     with uow() as u:
         assert state(u, wallet) == (D("0.60"), 0, D("0.40"))
+
+
+def test_stored_answers_are_forgotten_after_their_retention_oldest_first(uow):
+    from openbss.charging.diameter.ocs import forget_answers
+    from openbss.charging.tables import charging_request
+
+    now = datetime(2026, 10, 5, 12, tzinfo=UTC)
+    with uow() as u:  # answers given 30, 26 and 2 hours ago
+        u.conn.execute(charging_request.insert(), [
+            {"session_id": f"s;{hours}", "request_number": 0, "request_type": 1, "result_code": 2001, "answer": b"x",
+             "answered_at": now - timedelta(hours=hours)} for hours in (30, 26, 2)])
+    with uow() as u:  # a day's retention, at most one at a time: the oldest goes first
+        assert forget_answers(u, now - timedelta(days=1), limit=1) == 1
+        assert set(u.conn.execute(sa.select(charging_request.c.session_id)).scalars()) == {"s;26", "s;2"}
+    with uow() as u:
+        assert forget_answers(u, now - timedelta(days=1)) == 1
+        assert forget_answers(u, now - timedelta(days=1)) == 0
+        kept = u.conn.execute(sa.select(charging_request.c.session_id)).scalars().all()
+    assert kept == ["s;2"]

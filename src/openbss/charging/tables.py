@@ -98,6 +98,7 @@ charging_request = sa.Table(
     sa.Column("answered_at", sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint("request_type BETWEEN 1 AND 4", name="request_type_known"),
 )
+sa.Index("ix_charging_request_answered_at", charging_request.c.answered_at, postgresql_using="brin")
 
 # ---- balances API (TMF654 topupBalance, adjustBalance), vouchers, thresholds, postpaid holds -------------------
 

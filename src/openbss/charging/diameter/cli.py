@@ -8,6 +8,7 @@ import logging
 import signal
 import subprocess
 import sys
+from datetime import timedelta
 
 import typer
 
@@ -29,6 +30,8 @@ def serve(
     redirect_url: str = typer.Option(None, help="send data subscribers out of credit to this URL (a top-up "
                                                 "page) instead of ending their session"),
     batch: int = typer.Option(256, min=1, help="most requests committed in one transaction"),
+    keep_answers: float = typer.Option(24.0, min=0.01, help="hours a stored answer is kept to answer a repeated "
+                                                            "request without charging it again"),
     processes: int = typer.Option(1, min=1, help="server processes sharing the port (SO_REUSEPORT): one per core "
                                                  "uses them all; the kernel spreads peer connections over them"),
     shared_port: bool = typer.Option(False, hidden=True, help="one of the processes of --processes N"),
@@ -45,6 +48,7 @@ def serve(
         args = [sys.executable, "-m", "openbss.cli", "charging", "serve", "--host", host, "--port", str(port),
                 "--origin-host", origin_host, "--origin-realm", origin_realm, "--validity", str(validity),
                 "--voice-quota", str(voice_quota), "--data-quota", str(data_quota), "--batch", str(batch),
+                "--keep-answers", str(keep_answers),
                 *(["--redirect-url", redirect_url] if redirect_url else []), "--shared-port"]
         children = [subprocess.Popen(args) for _ in range(processes)]
 
@@ -59,7 +63,7 @@ def serve(
     if shared_port:  # it ends with the process that started it, however that one ends
         ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
     config = OcsConfig(origin_host, origin_realm, validity, {"voice": voice_quota, "data": data_quota, "sms": 1},
-                       redirect_url)
+                       redirect_url, timedelta(hours=keep_answers))
     server = CreditControlServer(engine, config, max_batch=batch)
 
     async def run() -> None:

@@ -8,7 +8,9 @@ units (TERMINATE, or REDIRECT to a top-up page for data when one is configured).
 
 `answer_batch` also makes each request idempotent: the answer's bytes are stored under (Session-Id,
 CC-Request-Number) in the same transaction as the debit, so a retransmission (T flag) or a repeat after a crash
-gets the stored answer and nothing is charged twice (RFC 4006 5.1: duplicate detection).
+gets the stored answer and nothing is charged twice (RFC 4006 5.1: duplicate detection). Stored answers are kept
+for `OcsConfig.keep_answers` (a day), far longer than a peer retransmits or a crashed peer repeats, and then
+forgotten (`forget_answers`): at thousands of requests a second, keeping them all would grow without bound.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -62,6 +65,7 @@ class OcsConfig:
     # What is granted when a Requested-Service-Unit names no amount.
     default_quota: dict[str, int] = field(default_factory=lambda: {"voice": 300, "data": 10_000_000, "sms": 1})
     redirect_url: str | None = None  # data sessions out of credit are redirected here (a top-up page)
+    keep_answers: timedelta = timedelta(days=1)  # stored answers older than this are forgotten
 
 
 def answer_batch(uow: UnitOfWork, messages: Sequence[Ccr], config: OcsConfig,
@@ -117,6 +121,15 @@ def answer_batch(uow: UnitOfWork, messages: Sequence[Ccr], config: OcsConfig,
     if crossed:  # a use threshold was reached (80 %, 100 %): announced once, through the outbox
         balances.notify_thresholds(uow, crossed)
     return answers
+
+
+def forget_answers(uow: UnitOfWork, before: datetime, limit: int = 10_000) -> int:
+    """Delete up to `limit` stored answers given before `before` (oldest first, a bounded transaction); how many.
+    A repeat of one of them would be answered afresh, so `before` stays far behind any retransmission."""
+    t = charging_request
+    old = (sa.select(t.c.session_id, t.c.request_number).where(t.c.answered_at < before)
+           .order_by(t.c.answered_at).limit(limit))
+    return uow.conn.execute(t.delete().where(sa.tuple_(t.c.session_id, t.c.request_number).in_(old))).rowcount
 
 
 def credit_control(uow: UnitOfWork, req: ChargingRequest, config: OcsConfig, batch: Batch) -> Outcome:

@@ -7,7 +7,7 @@ it fails: charging/state.py) and commits them together; only then are the answer
 debit is therefore never acknowledged before it is durable, and the cost of a durable commit is shared by all
 the requests that arrived while the previous one was being flushed (group commit), instead of weakening
 durability (synchronous_commit stays on). The same thread frees the reservations of dead sessions
-(`release_expired`) every few seconds.
+(`release_expired`) and forgets stored answers past their retention (`ocs.forget_answers`) every few seconds.
 """
 
 from __future__ import annotations
@@ -116,8 +116,12 @@ class GroupCommit:
                 released = charging.release_expired(uow, uow.now())
             if released:
                 log.info("released %d expired reservations", released)
+            with unit_of_work(self.engine, actor="ocs", clock=self.clock) as uow:
+                forgotten = ocs.forget_answers(uow, uow.now() - self.config.keep_answers)
+            if forgotten:
+                log.info("forgot %d stored answers older than %s", forgotten, self.config.keep_answers)
         except Exception:
-            log.exception("releasing expired reservations failed")
+            log.exception("releasing expired reservations or forgetting old answers failed")
 
 
 def _resolve(done: asyncio.Future, data: bytes) -> None:
