@@ -127,8 +127,9 @@ def forget_answers(uow: UnitOfWork, before: datetime, limit: int = 10_000) -> in
     """Delete up to `limit` stored answers given before `before` (oldest first, a bounded transaction); how many.
     A repeat of one of them would be answered afresh, so `before` stays far behind any retransmission."""
     t = charging_request
+    # SKIP LOCKED: the server processes sharing a port sweep at the same time; each takes other rows.
     old = (sa.select(t.c.session_id, t.c.request_number).where(t.c.answered_at < before)
-           .order_by(t.c.answered_at).limit(limit))
+           .order_by(t.c.answered_at).limit(limit).with_for_update(skip_locked=True))
     return uow.conn.execute(t.delete().where(sa.tuple_(t.c.session_id, t.c.request_number).in_(old))).rowcount
 
 

@@ -6,8 +6,9 @@ every request waiting, answers them against the balances loaded once for the bat
 it fails: charging/state.py) and commits them together; only then are the answers written back. A grant or a
 debit is therefore never acknowledged before it is durable, and the cost of a durable commit is shared by all
 the requests that arrived while the previous one was being flushed (group commit), instead of weakening
-durability (synchronous_commit stays on). The same thread frees the reservations of dead sessions
-(`release_expired`) and forgets stored answers past their retention (`ocs.forget_answers`) every few seconds.
+durability (synchronous_commit stays on). A housekeeping thread of its own frees the reservations of dead sessions
+(`release_expired`) and forgets stored answers past their retention (`ocs.forget_answers`) every few seconds, so
+that neither holds up a batch.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ log = logging.getLogger("openbss.charging.diameter")
 # CC-Request-Type, CC-Request-Number: RFC 4006 3.1.
 CCR_REQUIRED = (263, 264, 296, 283, 258, 461, 416, 415)
 SWEEP_SECONDS = 5.0
+FORGET_CHUNK = 5_000  # stored answers deleted in one transaction
 PRICES_SECONDS = 10.0  # a new price version reaches online charging within this
 
 
@@ -56,7 +58,6 @@ class GroupCommit:
         self.queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
         self.thread = threading.Thread(target=self._run, name="ocs-group-commit", daemon=True)
         self.batches = self.requests = 0
-        self.last_sweep = 0.0
         self.prices: dict = {}  # usage prices looked up by earlier batches, kept PRICES_SECONDS
         self.prices_since = 0.0
 
@@ -90,8 +91,6 @@ class GroupCommit:
                 batch.append(item)
             if batch:
                 self._answer(batch)
-            if time.monotonic() - self.last_sweep >= SWEEP_SECONDS:
-                self._sweep()
 
     def _answer(self, batch: list[_Pending]) -> None:
         host, realm = self.config.origin_host.encode(), self.config.origin_realm.encode()
@@ -109,19 +108,40 @@ class GroupCommit:
         for p, data in zip(batch, answers, strict=True):
             p.loop.call_soon_threadsafe(_resolve, p.done, data)
 
-    def _sweep(self) -> None:
-        self.last_sweep = time.monotonic()
-        try:
+
+
+class Housekeeping:
+    """Every SWEEP_SECONDS, on its own thread and connection: free the reservations of dead sessions, and forget
+    stored answers past their retention, a bounded transaction at a time until none is left."""
+
+    def __init__(self, engine: sa.Engine, config: OcsConfig, clock: Clock) -> None:
+        self.engine, self.config, self.clock = engine, config, clock
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="ocs-housekeeping", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.thread.join()
+
+    def _run(self) -> None:
+        while not self.stopping.wait(SWEEP_SECONDS):
+            try:
+                self.sweep()
+            except Exception:
+                log.exception("releasing expired reservations or forgetting old answers failed")
+
+    def sweep(self) -> None:
+        with unit_of_work(self.engine, actor="ocs", clock=self.clock) as uow:
+            released = charging.release_expired(uow, uow.now())
+        if released:
+            log.info("released %d expired reservations", released)
+        forgotten = FORGET_CHUNK
+        while forgotten == FORGET_CHUNK and not self.stopping.is_set():
             with unit_of_work(self.engine, actor="ocs", clock=self.clock) as uow:
-                released = charging.release_expired(uow, uow.now())
-            if released:
-                log.info("released %d expired reservations", released)
-            with unit_of_work(self.engine, actor="ocs", clock=self.clock) as uow:
-                forgotten = ocs.forget_answers(uow, uow.now() - self.config.keep_answers)
-            if forgotten:
-                log.info("forgot %d stored answers older than %s", forgotten, self.config.keep_answers)
-        except Exception:
-            log.exception("releasing expired reservations or forgetting old answers failed")
+                forgotten = ocs.forget_answers(uow, uow.now() - self.config.keep_answers, FORGET_CHUNK)
 
 
 def _resolve(done: asyncio.Future, data: bytes) -> None:
@@ -134,11 +154,13 @@ class CreditControlServer:
         self.config = config
         self.host, self.realm = config.origin_host.encode(), config.origin_realm.encode()
         self.committer = GroupCommit(engine, config, clock or SystemClock(), max_batch)
+        self.housekeeping = Housekeeping(engine, config, clock or SystemClock())
 
     async def serve(self, host: str, port: int, ready: asyncio.Event | None = None, *, reuse_port: bool = False) -> None:
         """Serve until cancelled; `reuse_port`: other processes listen on the same port and the kernel spreads
         the peers' connections over them (`openbss charging serve --processes N`)."""
         self.committer.start()
+        self.housekeeping.start()
         server = await asyncio.start_server(self._connection, host, port, reuse_port=reuse_port or None)
         log.info("diameter credit-control server on %s:%d as %s", host, port, self.config.origin_host)
         if ready is not None:
@@ -147,6 +169,7 @@ class CreditControlServer:
             async with server:
                 await server.serve_forever()
         finally:
+            await asyncio.to_thread(self.housekeeping.stop)
             await asyncio.to_thread(self.committer.stop)
 
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
