@@ -347,6 +347,25 @@ def test_postpaid_allowance_is_the_credit_limit_less_receivable_unbilled_usage_a
         assert balances.postpaid_allowance(u, acc.id, "EUR") == D("27.89")
 
 
+def test_postpaid_allowances_of_many_accounts_are_read_together_each_in_its_own_currency(uow, clock):
+    from openbss.party import service as party
+
+    with uow() as u:
+        ada = factories.account(u, credit_limit=Money.of("50.00", "EUR"))
+        bob = factories.account(u, name="Bob", credit_limit=Money.of("20.00", "EUR"))
+        offer = factories.offering(u)
+        factories.subscribe(u, ada.id, offer.id, "+4915100000001", datetime(2026, 10, 1, tzinfo=UTC))
+        factories.subscribe(u, bob.id, offer.id, "+4915100000002", datetime(2026, 10, 1, tzinfo=UTC))
+    clock.move_to(datetime(2026, 10, 12, 9, tzinfo=UTC))
+    with uow() as u:
+        mediation.ingest(u, [UsageRecord("switch-1", f"r{n}", line, "voice", datetime(2026, 10, 12, 8, tzinfo=UTC),
+                                         D(seconds)) for n, (line, seconds) in enumerate(
+            [("+4915100000001", 300), ("+4915100000001", 200), ("+4915100000002", 1000)])])
+        accounts = party.billing_accounts(u, [ada.id, bob.id])
+        # Ada: 50.00 - (300 + 200) s x 0.0020 = 49.00; Bob: 20.00 - 1000 s x 0.0020 = 18.00
+        assert charging.postpaid_allowances(u, accounts) == {ada.id: D("49.00"), bob.id: D("18.00")}
+
+
 # ---- rollover -------------------------------------------------------------------------------------------------
 
 def test_rollover_carries_the_unspent_rest_once(uow, clock, account):

@@ -213,13 +213,13 @@ def postpaid_allowances(uow: UnitOfWork, accounts: Mapping[uuid.UUID, BillingAcc
         sa.select(h.c.account_id, h.c.currency, sa.func.sum(h.c.held).label("held"))
         .join(r, r.c.id == h.c.reservation_id)
         .where(among(h.c.account_id, limited), r.c.status == "active").group_by(h.c.account_id, h.c.currency))}
+    unbilled = mediation.unbilled_charges(uow, {a: accounts[a].currency for a in limited})
     out = {}
     for account_id in limited:
         acc = accounts[account_id]
         owed = receivable.get(account_id)
         open_ar = owed.amount if owed is not None and owed.currency == acc.currency else Decimal(0)
-        unbilled = mediation.unbilled_charge(uow, account_id, acc.currency)
-        out[account_id] = max(Decimal(0), acc.credit_limit.amount - open_ar - unbilled
+        out[account_id] = max(Decimal(0), acc.credit_limit.amount - open_ar - unbilled[account_id]
                               - held.get((account_id, acc.currency), Decimal(0)))
     return out
 

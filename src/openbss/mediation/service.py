@@ -35,7 +35,7 @@ from openbss.core.ids import new_id, parse_id
 from openbss.core.money import Money
 from openbss.db.bulk import insert_from_arrays
 from openbss.db.metadata import QUANTITY
-from openbss.db.query import paged
+from openbss.db.query import among, paged
 from openbss.db.uow import UnitOfWork
 from openbss.mediation import correlation
 from openbss.mediation import quarantine as quarantine_store
@@ -459,15 +459,27 @@ def unbilled_quantities(uow: UnitOfWork, account_id: uuid.UUID, start: datetime,
     return {(product_id, usage_type): quantity for product_id, usage_type, quantity in rows}
 
 
-def unbilled_charge(uow: UnitOfWork, account_id: uuid.UUID, currency: str) -> Decimal:
-    """What the account's rated, not yet billed usage and rerating adjustments in `currency` add up to (what online
-    charging counts against a postpaid credit limit besides the open receivable)."""
-    parts = [
-        sa.select(sa.func.coalesce(sa.func.sum(t.c[column]), 0)).where(
-            t.c.account_id == account_id, t.c.status == "rated", t.c.currency == currency).scalar_subquery()
+def unbilled_charges(uow: UnitOfWork, currencies: Mapping[uuid.UUID, str]) -> dict[uuid.UUID, Decimal]:
+    """What each account's rated, not yet billed usage and rerating adjustments in its currency (`currencies`:
+    account -> currency) add up to, in one statement: what online charging counts against a postpaid credit
+    limit besides the open receivable."""
+    ids = list(currencies)
+    rated = sa.union_all(*(
+        sa.select(t.c.account_id, t.c.currency, t.c[column].label("amount"))
+        .where(among(t.c.account_id, ids), t.c.status == "rated")
         for t, column in ((usage, "charge"), (usage_adjustment, "amount"))
-    ]
-    return Decimal(uow.conn.execute(sa.select(parts[0] + parts[1])).scalar_one())
+    )).subquery()
+    out = {a: Decimal(0) for a in ids}
+    for account_id, currency, amount in uow.conn.execute(
+            sa.select(rated.c.account_id, rated.c.currency, sa.func.sum(rated.c.amount))
+            .group_by(rated.c.account_id, rated.c.currency)):
+        if currency == currencies[account_id]:
+            out[account_id] += amount
+    return out
+
+
+def unbilled_charge(uow: UnitOfWork, account_id: uuid.UUID, currency: str) -> Decimal:
+    return unbilled_charges(uow, {account_id: currency})[account_id]
 
 
 def claim_unbilled_usage(
