@@ -13,16 +13,12 @@ import pytest
 from openbss.billing import correction_service as corrections
 from openbss.billing.corrections import DebitItem
 from openbss.cli import app
-from openbss.core.money import Money
 from openbss.ledger.aging import BUCKETS, aging, bucket
 from openbss.party import service as party
 from openbss.payments import service as payments
 from openbss.payments.service import NewPayment
+from tests.amounts import eur
 from tests.integration.billed_account import billed_october
-
-
-def eur(v) -> Money:
-    return Money.of(v, "EUR")
 
 
 @pytest.mark.parametrize(("late", "expected"), [

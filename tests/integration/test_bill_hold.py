@@ -20,19 +20,15 @@ from openbss.billing import service as billing
 from openbss.billing.holds import held_amounts
 from openbss.billing.request_tables import bill_hold
 from openbss.billing.tables import invoice
-from openbss.core.money import Money
 from openbss.dunning import service as dunning
 from openbss.events.tables import outbox_event
 from openbss.payments import service as payments
 from openbss.payments.service import NewPayment
+from tests.amounts import eur
 from tests.integration.billed_account import billed_october
 
 BASE = "/tmf-api/customerBillManagement/v4"
 ACTOR = "apikey:test-admin"  # the test client's principal (tests/conftest.py api_key)
-
-
-def eur(v) -> Money:
-    return Money.of(v, "EUR")
 
 
 def stored_state(engine, invoice_id) -> str:

@@ -18,21 +18,17 @@ from openbss.billing import service as billing
 from openbss.billing.review import review
 from openbss.billing.tables import invoice, invoice_line
 from openbss.core.errors import Conflict
-from openbss.core.money import Money
 from openbss.events.tables import outbox_event
 from openbss.ledger.tables import journal_entry
 from openbss.mediation.tables import usage
 from tests import factories
+from tests.amounts import eur
 
 BASE = "/tmf-api/customerBillManagement/v4"
 
 
 def utc(*args) -> datetime:
     return datetime(*args, tzinfo=UTC)
-
-
-def eur(value: str) -> Money:
-    return Money.of(value, "EUR")
 
 
 @pytest.fixture

@@ -24,19 +24,15 @@ from openbss.billing.numbers import issue_number
 from openbss.billing.tables import credit_note, credit_note_line, debit_note
 from openbss.core.errors import Conflict, InvalidValue
 from openbss.core.ids import new_id
-from openbss.core.money import Money
 from openbss.db.uow import unit_of_work
 from openbss.ledger import service as ledger
 from openbss.payments import service as payments
 from openbss.payments.service import NewPayment
+from tests.amounts import eur
 from tests.integration.billed_account import billed_october
 from tests.tmf_spec import spec_errors
 
 BASE = "/tmf-api/customerBillManagement/v4"
-
-
-def eur(v) -> Money:
-    return Money.of(v, "EUR")
 
 
 def test_a_partial_credit_note_lowers_what_is_open_and_reverses_its_share_of_the_posting(uow, clock):

@@ -16,18 +16,14 @@ from openbss.billing import disputes
 from openbss.billing import service as billing
 from openbss.billing.corrections import LineCredit
 from openbss.core.errors import Conflict, InvalidValue
-from openbss.core.money import Money
 from openbss.ledger import service as ledger
 from openbss.payments import service as payments
 from openbss.payments.service import NewPayment
+from tests.amounts import eur
 from tests.integration.billed_account import billed_october
 from tests.tmf_spec import spec_errors
 
 BASE = "/tmf-api/customerBillManagement/v4"
-
-
-def eur(v) -> Money:
-    return Money.of(v, "EUR")
 
 
 def test_an_open_dispute_is_held_out_of_collections_until_it_is_credited(uow, clock):

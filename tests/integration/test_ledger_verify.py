@@ -15,7 +15,6 @@ from openbss.billing import correction_service as corrections
 from openbss.billing.corrections import DebitItem, LineCredit
 from openbss.cli import app
 from openbss.core.ids import new_id
-from openbss.core.money import Money
 from openbss.ledger import service as ledger
 from openbss.ledger.model import AR, BANK, JournalEntry, JournalLine
 from openbss.ledger.tables import journal_entry
@@ -25,14 +24,11 @@ from openbss.payments import refunds
 from openbss.payments import service as payments
 from openbss.payments.refunds import NewRefund
 from openbss.payments.service import NewPayment
+from tests.amounts import eur
 from tests.integration.billed_account import billed_october
 
 D = Decimal
 BYPASS_TRIGGERS = sa.text("SET LOCAL session_replication_role = replica")
-
-
-def eur(v) -> Money:
-    return Money.of(v, "EUR")
 
 
 def busy_account(uow, clock):

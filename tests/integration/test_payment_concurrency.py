@@ -9,7 +9,7 @@ from threading import Barrier
 
 from openbss.billing import service as billing
 from openbss.core.errors import InvalidValue
-from openbss.core.money import Money, total
+from openbss.core.money import total
 from openbss.db.uow import unit_of_work
 from openbss.ledger import service as ledger
 from openbss.payments import refunds
@@ -17,10 +17,7 @@ from openbss.payments import service as payments
 from openbss.payments.refunds import NewRefund
 from openbss.payments.service import NewPayment
 from tests import factories
-
-
-def eur(v):
-    return Money.of(v, "EUR")
+from tests.amounts import eur
 
 
 def race(n, fn):

@@ -7,14 +7,10 @@ from datetime import UTC, datetime
 import pytest
 
 from openbss.billing import service as billing
-from openbss.core.money import Money
 from tests import factories
+from tests.amounts import eur
 
 PAYMENTS = "/tmf-api/paymentManagement/v4/payment"
-
-
-def eur(v):
-    return Money.of(v, "EUR")
 
 
 @pytest.fixture

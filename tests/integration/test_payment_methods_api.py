@@ -11,22 +11,18 @@ import pytest
 import sqlalchemy as sa
 
 from openbss.billing import service as billing
-from openbss.core.money import Money
 from openbss.ledger import service as ledger
 from openbss.ledger.model import AR, BANK, IN_TRANSIT
 from openbss.ledger.tables import journal_line
 from openbss.payments import gateways
 from tests import factories
+from tests.amounts import eur
 from tests.tmf_spec import spec_errors
 
 METHODS = "/tmf-api/paymentMethods/v4/paymentMethod"
 PAYMENTS = "/tmf-api/paymentManagement/v4"
 SPEC = "TMF670-PaymentMethod-v4.0.0"
 SECRET = "whsec_test_0123456789"
-
-
-def eur(v):
-    return Money.of(v, "EUR")
 
 
 @pytest.fixture

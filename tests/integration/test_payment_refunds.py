@@ -16,13 +16,10 @@ from openbss.payments import service as payments
 from openbss.payments.refunds import NewRefund
 from openbss.payments.service import NewPayment
 from tests import factories
+from tests.amounts import eur
 from tests.tmf_spec import spec_errors
 
 PAYMENTS = "/tmf-api/paymentManagement/v4"
-
-
-def eur(v):
-    return Money.of(v, "EUR")
 
 
 @pytest.fixture

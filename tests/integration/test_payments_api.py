@@ -5,17 +5,13 @@ import pytest
 from openbss.billing import service as billing
 from openbss.core.errors import Conflict
 from openbss.core.ids import new_id
-from openbss.core.money import Money
 from openbss.ledger import service as ledger
 from openbss.payments import service as payments
 from openbss.payments.service import NewPayment
 from tests import factories
+from tests.amounts import eur
 
 PAYMENTS = "/tmf-api/paymentManagement/v4/payment"
-
-
-def eur(v):
-    return Money.of(v, "EUR")
 
 
 @pytest.fixture

@@ -18,11 +18,8 @@ from openbss.reconciliation import service
 from openbss.reconciliation.model import MalformedStatement, creditor_reference
 from openbss.reconciliation.tables import bank_statement, bank_statement_file, bank_statement_line
 from tests import factories
+from tests.amounts import eur
 from tests.data.bank.render import camt, entry, mt940
-
-
-def eur(v):
-    return Money.of(v, "EUR")
 
 
 @pytest.fixture

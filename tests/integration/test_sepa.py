@@ -11,7 +11,6 @@ from lxml import etree
 
 from openbss.billing import service as billing
 from openbss.core.errors import InvalidValue
-from openbss.core.money import Money
 from openbss.ledger import service as ledger
 from openbss.ledger.model import IN_TRANSIT
 from openbss.ledger.tables import journal_line
@@ -21,16 +20,13 @@ from openbss.payments.cli import payments_app
 from openbss.payments.method_service import NewMethod
 from openbss.seller import service as seller
 from tests import factories
+from tests.amounts import eur
 from tests.integration.invoice_documents import SELLER
 
 NS = {"p": "urn:iso:std:iso:20022:tech:xsd:pain.008.001.08"}
 CREDITOR_ID = "DE98ZZZ09999999999"
 MANDATE = {"accountNumber": "DE02 1203 0000 0000 2020 51", "mandateId": "MNDT-ADA-1", "signatureDate": "2026-09-15",
            "owner": "Ada Lovelace"}
-
-
-def eur(v):
-    return Money.of(v, "EUR")
 
 
 @pytest.fixture

@@ -15,21 +15,17 @@ from openbss.billing import correction_service as corrections
 from openbss.billing import disputes
 from openbss.billing import service as billing
 from openbss.billing.corrections import DebitItem, LineCredit
-from openbss.core.money import Money
 from openbss.ledger import service as ledger
 from openbss.mediation import service as mediation
 from openbss.mediation.model import UsageRecord
 from openbss.payments import service as payments
 from openbss.payments.service import NewPayment
 from tests import factories
+from tests.amounts import eur
 from tests.scenarios.billing_steps import bill, invoice_of, totals, utc
 
 MSISDN = "+491511234599"
 _keys = itertools.count(1)
-
-
-def eur(v) -> Money:
-    return Money.of(v, "EUR")
 
 
 def use(u, usage_type: str, at, quantity: int) -> None:

@@ -24,14 +24,11 @@ from openbss.payments import service as payments
 from openbss.payments.service import NewPayment
 from openbss.seller import service as seller
 from tests import factories
+from tests.amounts import eur
 from tests.einvoicing import SELLER_FIELDS
 from tests.scenarios.billing_steps import bill, utc
 
 MSISDN = "+491511234700"
-
-
-def eur(v) -> Money:
-    return Money.of(v, "EUR")
 
 
 def plan(uow, *steps, name="Consumer EUR", segment=None):

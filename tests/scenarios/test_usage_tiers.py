@@ -23,19 +23,15 @@ from decimal import Decimal as D
 from openbss.catalog import service as catalog
 from openbss.catalog.model import Tier
 from openbss.catalog.service import NewOffering, NewPrice
-from openbss.core.money import Money
 from openbss.mediation import service as mediation
 from openbss.mediation.model import UsageRecord
 from tests import factories
+from tests.amounts import eur
 from tests.scenarios.billing_steps import bill, invoice_of, totals, utc
 
 GB = 1_000_000_000
 MB = D(1_000_000)
 _keys = itertools.count(1)
-
-
-def eur(value: str) -> Money:
-    return Money.of(value, "EUR")
 
 
 def use(u, service_id: str, usage_type: str, at, quantity: int) -> D:

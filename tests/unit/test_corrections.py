@@ -26,12 +26,9 @@ from openbss.core.errors import InvalidValue
 from openbss.core.ids import new_id
 from openbss.core.money import Money
 from openbss.ledger.model import AR, REVENUE_RECURRING, REVENUE_USAGE, VAT, CorrectionPosting
+from tests.amounts import eur
 
 PRODUCT, OFFERING = new_id(), new_id()
-
-
-def eur(v) -> Money:
-    return Money.of(v, "EUR")
 
 
 def _line(no, net, quantity="1", kind="recurring", category="standard", rate="0.19", unit="month"):

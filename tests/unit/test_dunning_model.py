@@ -26,10 +26,7 @@ from openbss.dunning.model import (
     promise_outcome,
 )
 from openbss.ledger.model import AR, BAD_DEBT
-
-
-def eur(v) -> Money:
-    return Money.of(v, "EUR")
+from tests.amounts import eur
 
 
 def item(collectible, held="0", due=date(2026, 11, 15)) -> OverdueItem:

@@ -9,16 +9,13 @@ from openbss.core.errors import InvalidValue
 from openbss.core.ids import new_id
 from openbss.core.money import Money, total
 from openbss.payments.model import allocate, check_amount, check_method
+from tests.amounts import eur
 
 
 @dataclass(frozen=True)
 class Open:
     id: object
     remaining: Money
-
-
-def eur(v):
-    return Money.of(v, "EUR")
 
 
 def test_oldest_first_then_credit():

@@ -10,18 +10,14 @@ import pytest
 
 from openbss.core.errors import InvalidValue
 from openbss.core.ids import new_id
-from openbss.core.money import Money
 from openbss.payments import gateways
 from openbss.payments.gateways import CollectRequest, InvalidSignature, RefundRequest, TestGateway
 from openbss.payments.methods import check_details, looks_like_card_number
 from openbss.payments.model import Allocation, Payment, take_back
+from tests.amounts import eur
 
 TODAY = date(2026, 10, 1)
 MANDATE = {"accountNumber": "DE89 3704 0044 0532 0130 00", "mandateId": "M-1", "signatureDate": "2026-09-30"}
-
-
-def eur(v):
-    return Money.of(v, "EUR")
 
 
 def test_direct_debit_is_normalized_and_its_bank_found_from_the_iban():

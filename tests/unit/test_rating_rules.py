@@ -6,8 +6,8 @@ from decimal import Decimal
 import pytest
 
 from openbss.core.errors import InvalidValue
-from openbss.core.money import Money
 from openbss.rating.rules import Band, Rate, RateTable, UsageEvent, Zone, rate_event
+from tests.amounts import eur
 
 D = Decimal
 MONDAY_NOON_UTC = datetime(2026, 11, 23, 12, tzinfo=UTC)  # a Monday; 13:00 in Berlin (CET, UTC+1)
@@ -20,10 +20,6 @@ def table(*rates: Rate, prefixes=("49",), holidays=()) -> RateTable:
 
 def call(seconds: int, at: datetime = MONDAY_NOON_UTC, called="4930123456", tz="Europe/Berlin", usage="voice"):
     return UsageEvent(called, usage, seconds, at, tz)
-
-
-def eur(amount: str) -> Money:
-    return Money(D(amount), "EUR")
 
 
 def test_the_issue_example_connect_fee_and_per_started_minute():

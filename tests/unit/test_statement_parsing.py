@@ -26,11 +26,8 @@ from openbss.reconciliation.model import (
 )
 from openbss.reconciliation.service import detect_format
 from openbss.reconciliation.swift import parse_mt940
+from tests.amounts import eur
 from tests.data.bank.render import camt, entry, mt940
-
-
-def eur(v):
-    return Money.of(v, "EUR")
 
 
 def line(amount="71.40", direction="credit", **kw):
