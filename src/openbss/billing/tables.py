@@ -11,6 +11,27 @@ import sqlalchemy as sa
 
 from openbss.db.metadata import MONEY, QUANTITY, created_at, id_column, metadata, uuid_ref
 
+RATE = sa.Numeric(7, 6)
+
+
+def _vat_group(document: str) -> list[sa.Column | sa.PrimaryKeyConstraint]:
+    """The columns of one VAT group (EN 16931 BG-23) of a document (`document`: its table), keyed by the document,
+    the category and the rate: invoices, credit notes and debit notes carry the same breakdown."""
+    return [uuid_ref(f"{document}_id", f"{document}.id"), uuid_ref("account_id"),
+            sa.Column("tax_category", sa.Text, nullable=False), sa.Column("tax_rate", RATE, nullable=False),
+            sa.Column("taxable_amount", MONEY, nullable=False), sa.Column("tax_amount", MONEY, nullable=False),
+            sa.PrimaryKeyConstraint(f"{document}_id", "tax_category", "tax_rate")]
+
+
+def _totals() -> list[sa.Column]:
+    return [sa.Column(f"{name}_total", MONEY, nullable=False) for name in ("net", "tax", "gross")]
+
+
+def _line_tax() -> list[sa.Column]:
+    """A line's amount and how it is taxed, in the document's currency."""
+    return [sa.Column("net_amount", MONEY, nullable=False), sa.Column("tax_category", sa.Text, nullable=False),
+            sa.Column("tax_rate", RATE, nullable=False), sa.Column("currency", sa.CHAR(3), nullable=False)]
+
 # A bill run: every active account drafted for one period, reviewed, approved, issued (billing/billrun.py).
 bill_run = sa.Table(
     "bill_run",
@@ -62,9 +83,7 @@ invoice = sa.Table(
     # The zone the period was cut in, frozen with the invoice: its instants never move if the account's zone does.
     sa.Column("time_zone", sa.Text, nullable=False),
     sa.Column("currency", sa.CHAR(3), nullable=False),
-    sa.Column("net_total", MONEY, nullable=False),
-    sa.Column("tax_total", MONEY, nullable=False),
-    sa.Column("gross_total", MONEY, nullable=False),
+    *_totals(),
     sa.Column("amount_paid", MONEY, nullable=False),
     sa.Column("state", sa.Text, nullable=False),
     uuid_ref("bill_run_id", "bill_run.id", nullable=True, index=True),  # none: billed on its own (bill_account)
@@ -90,10 +109,7 @@ invoice_line = sa.Table(
     sa.Column("unit", sa.Text, nullable=False),
     sa.Column("service_start", sa.Date),
     sa.Column("service_end", sa.Date),
-    sa.Column("net_amount", MONEY, nullable=False),
-    sa.Column("tax_category", sa.Text, nullable=False),
-    sa.Column("tax_rate", sa.Numeric(7, 6), nullable=False),
-    sa.Column("currency", sa.CHAR(3), nullable=False),
+    *_line_tax(),
     # A credit names the line whose days it gives back (billing.model: credits are negative lines).
     uuid_ref("reverses_id", "invoice_line.id", nullable=True),
     # Recurring and discount lines: the offering whose price the line charges (a bundle's own or one it bundles),
@@ -108,15 +124,9 @@ invoice_line = sa.Table(
 invoice_tax = sa.Table(
     "invoice_tax",
     metadata,
-    uuid_ref("invoice_id", "invoice.id"),
-    uuid_ref("account_id"),
-    sa.Column("tax_category", sa.Text, nullable=False),
-    sa.Column("tax_rate", sa.Numeric(7, 6), nullable=False),
-    sa.Column("taxable_amount", MONEY, nullable=False),
-    sa.Column("tax_amount", MONEY, nullable=False),
+    *_vat_group("invoice"),
     # The jurisdiction taxed (billing.tax.place_of_supply); NULL on invoices issued before it was recorded.
     sa.Column("country", sa.CHAR(2)),
-    sa.PrimaryKeyConstraint("invoice_id", "tax_category", "tax_rate"),
 )
 
 # Corrections (billing.corrections): credit notes and debit notes reference the invoice they correct; both are
@@ -134,9 +144,7 @@ credit_note = sa.Table(
     sa.Column("time_zone", sa.Text, nullable=False),
     sa.Column("currency", sa.CHAR(3), nullable=False),
     sa.Column("reason", sa.Text, nullable=False),
-    sa.Column("net_total", MONEY, nullable=False),
-    sa.Column("tax_total", MONEY, nullable=False),
-    sa.Column("gross_total", MONEY, nullable=False),
+    *_totals(),
     # The part that reduced the invoice's open amount; gross - applied became a credit balance on the account.
     sa.Column("applied_amount", MONEY, nullable=False),
     # The dispute this note resolved, if any (disputes are in this domain: a plain reference, no cycle of FKs).
@@ -156,10 +164,7 @@ credit_note_line = sa.Table(
     sa.Column("description", sa.Text, nullable=False),
     sa.Column("quantity", QUANTITY, nullable=False),
     sa.Column("unit", sa.Text, nullable=False),
-    sa.Column("net_amount", MONEY, nullable=False),
-    sa.Column("tax_category", sa.Text, nullable=False),
-    sa.Column("tax_rate", sa.Numeric(7, 6), nullable=False),
-    sa.Column("currency", sa.CHAR(3), nullable=False),
+    *_line_tax(),
     sa.UniqueConstraint("credit_note_id", "line_no"),
     sa.CheckConstraint("net_amount > 0", name="positive"),
 )
@@ -167,13 +172,7 @@ credit_note_line = sa.Table(
 credit_note_tax = sa.Table(
     "credit_note_tax",
     metadata,
-    uuid_ref("credit_note_id", "credit_note.id"),
-    uuid_ref("account_id"),
-    sa.Column("tax_category", sa.Text, nullable=False),
-    sa.Column("tax_rate", sa.Numeric(7, 6), nullable=False),
-    sa.Column("taxable_amount", MONEY, nullable=False),
-    sa.Column("tax_amount", MONEY, nullable=False),
-    sa.PrimaryKeyConstraint("credit_note_id", "tax_category", "tax_rate"),
+    *_vat_group("credit_note"),
 )
 
 debit_note = sa.Table(
@@ -189,9 +188,7 @@ debit_note = sa.Table(
     sa.Column("time_zone", sa.Text, nullable=False),
     sa.Column("currency", sa.CHAR(3), nullable=False),
     sa.Column("reason", sa.Text, nullable=False),
-    sa.Column("net_total", MONEY, nullable=False),
-    sa.Column("tax_total", MONEY, nullable=False),
-    sa.Column("gross_total", MONEY, nullable=False),
+    *_totals(),
     sa.Column("amount_paid", MONEY, nullable=False),
     sa.Column("state", sa.Text, nullable=False),
     sa.CheckConstraint("amount_paid >= 0 AND amount_paid <= gross_total", name="paid_within_gross"),
@@ -209,23 +206,14 @@ debit_note_line = sa.Table(
     uuid_ref("product_id", nullable=True),
     sa.Column("quantity", QUANTITY, nullable=False),
     sa.Column("unit", sa.Text, nullable=False),
-    sa.Column("net_amount", MONEY, nullable=False),
-    sa.Column("tax_category", sa.Text, nullable=False),
-    sa.Column("tax_rate", sa.Numeric(7, 6), nullable=False),
-    sa.Column("currency", sa.CHAR(3), nullable=False),
+    *_line_tax(),
     sa.UniqueConstraint("debit_note_id", "line_no"),
 )
 
 debit_note_tax = sa.Table(
     "debit_note_tax",
     metadata,
-    uuid_ref("debit_note_id", "debit_note.id"),
-    uuid_ref("account_id"),
-    sa.Column("tax_category", sa.Text, nullable=False),
-    sa.Column("tax_rate", sa.Numeric(7, 6), nullable=False),
-    sa.Column("taxable_amount", MONEY, nullable=False),
-    sa.Column("tax_amount", MONEY, nullable=False),
-    sa.PrimaryKeyConstraint("debit_note_id", "tax_category", "tax_rate"),
+    *_vat_group("debit_note"),
 )
 
 # A dispute on lines of an issued invoice: while open, `held_amount` (gross) is held out of collections.
