@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import procrastinate
+import psycopg
 import sqlalchemy as sa
 
 from openbss.db.uow import UnitOfWork
@@ -61,7 +62,16 @@ async def _retry_stalled(queues: Iterable[str]) -> int:
     n = 0
     for queue in queues:
         for job in await app.job_manager.get_stalled_jobs(queue=queue, seconds_since_heartbeat=STALLED):
-            await app.job_manager.retry_job(job)
+            try:
+                await app.job_manager.retry_job(job)
+            except procrastinate.exceptions.ConnectorException as e:
+                # Every worker and the bill run command look for stalled jobs: another one may have put this job
+                # back first (procrastinate's retry then raises "Job was not found or has an invalid status to
+                # retry"). Anything else is an error.
+                cause = e.__cause__
+                if not isinstance(cause, psycopg.errors.RaiseException) or "Job was not found" not in str(cause):
+                    raise
+                continue
             n += 1
     return n
 
