@@ -123,7 +123,10 @@ def answer_batch(uow: UnitOfWork, messages: Sequence[Ccr], config: OcsConfig,
     return answers
 
 
-def forget_answers(uow: UnitOfWork, before: datetime, limit: int = 10_000) -> int:
+FORGET_CHUNK = 5_000  # stored answers deleted in one transaction
+
+
+def forget_answers(uow: UnitOfWork, before: datetime, limit: int = FORGET_CHUNK) -> int:
     """Delete up to `limit` stored answers given before `before` (oldest first, a bounded transaction); how many.
     A repeat of one of them would be answered afresh, so `before` stays far behind any retransmission."""
     t = charging_request

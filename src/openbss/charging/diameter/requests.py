@@ -11,6 +11,7 @@ a request that names no unit, from the Service-Context-Id.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -125,13 +126,16 @@ class Outcome:
     redirect_url: str | None = None  # where FINAL_REDIRECT sends the subscriber (a top-up page)
 
 
+def _members(avp: RawAvp) -> Iterator[RawAvp]:
+    """The base-protocol (vendor 0) members of a grouped AVP of a request that passed `wire.check`."""
+    return (m for m in wire.avps(avp.data) if isinstance(m, RawAvp) and not m.vendor)
+
+
 def _units(avp: RawAvp) -> Units:
     """A Requested-, Used- or Granted-Service-Unit: octets are CC-Total-Octets, or input + output."""
     time = octets = specific = None
     given: list[int] = []
-    for member in wire.avps(avp.data):
-        if isinstance(member, Fault) or member.vendor:
-            continue
+    for member in _members(avp):
         if member.code == AVP_CC_TIME:
             time = wire.unsigned32(member)
         elif member.code == AVP_CC_TOTAL_OCTETS:
@@ -181,9 +185,7 @@ def _destination(body: bytes) -> str | None:
 
 def _service(avp: RawAvp) -> ServiceControl:
     rating_group, requested, used = 0, None, []
-    for member in wire.avps(avp.data):
-        if isinstance(member, Fault) or member.vendor:
-            continue
+    for member in _members(avp):
         if member.code == AVP_RATING_GROUP:
             rating_group = wire.unsigned32(member)
         elif member.code == AVP_REQUESTED_SERVICE_UNIT and requested is None:
@@ -245,7 +247,7 @@ def _request(body: bytes, session_id: str, kind: int, number: int, first: dict[i
                                         "CHECK_BALANCE (2) are offered", first[AVP_REQUESTED_ACTION])
     subscriber = None
     for sub in subscriptions:
-        members = {m.code: m for m in wire.avps(sub.data) if isinstance(m, RawAvp) and not m.vendor}
+        members = {m.code: m for m in _members(sub)}
         kind_of = wire.integer32(members[AVP_SUBSCRIPTION_ID_TYPE]) if AVP_SUBSCRIPTION_ID_TYPE in members else None
         data = wire.text(members[AVP_SUBSCRIPTION_ID_DATA]) if AVP_SUBSCRIPTION_ID_DATA in members else None
         subscriber = service_id_of(kind_of, data)

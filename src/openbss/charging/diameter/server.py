@@ -38,7 +38,6 @@ log = logging.getLogger("openbss.charging.diameter")
 # CC-Request-Type, CC-Request-Number: RFC 4006 3.1.
 CCR_REQUIRED = (263, 264, 296, 283, 258, 461, 416, 415)
 SWEEP_SECONDS = 5.0
-FORGET_CHUNK = 5_000  # stored answers deleted in one transaction
 PRICES_SECONDS = 10.0  # a new price version reaches online charging within this
 
 
@@ -138,10 +137,10 @@ class Housekeeping:
             released = charging.release_expired(uow, uow.now())
         if released:
             log.info("released %d expired reservations", released)
-        forgotten = FORGET_CHUNK
-        while forgotten == FORGET_CHUNK and not self.stopping.is_set():
+        forgotten = ocs.FORGET_CHUNK
+        while forgotten == ocs.FORGET_CHUNK and not self.stopping.is_set():
             with unit_of_work(self.engine, actor="ocs", clock=self.clock) as uow:
-                forgotten = ocs.forget_answers(uow, uow.now() - self.config.keep_answers, FORGET_CHUNK)
+                forgotten = ocs.forget_answers(uow, uow.now() - self.config.keep_answers)
 
 
 def _resolve(done: asyncio.Future, data: bytes) -> None:

@@ -149,15 +149,15 @@ def _walk(body: bytes, present: set[int] | None) -> Fault | None:
                 return Fault(AVP_UNSUPPORTED, f"AVP {avp.code} (vendor {avp.vendor}) is mandatory and unknown",
                              avp)
             continue
-        if _grouped(avp):
+        if _grouped(entry):
             fault = _walk(avp.data, None)
             if fault is not None:
                 return fault
     return None
 
 
-def _grouped(avp: RawAvp) -> bool:
-    entry = get_avp_dictionary_entry(avp.code, avp.vendor)
+def _grouped(entry: dict | None) -> bool:
+    """Whether a dictionary entry (`get_avp_dictionary_entry`) is of a grouped AVP."""
     return entry is not None and issubclass(entry["type"], AvpGrouped)
 
 
@@ -169,7 +169,8 @@ def find(body: bytes, code: int, vendor: int) -> RawAvp | None:
             return None
         if avp.code == code and avp.vendor == vendor:
             return avp
-        if _grouped(avp) and (inner := find(avp.data, code, vendor)) is not None:
+        if _grouped(get_avp_dictionary_entry(avp.code, avp.vendor)) and (
+                inner := find(avp.data, code, vendor)) is not None:
             return inner
     return None
 
