@@ -267,7 +267,7 @@ def test_charged_usage_becomes_prepaid_usage_records_shown_in_tmf635_and_never_i
         from openbss.mediation import service as mediation
 
         # nothing of it is left to bill: the balance paid it
-        assert mediation.unbilled_charge(u, subscriber, "EUR") == 0
+        assert mediation.unbilled_charges(u, {subscriber: "EUR"})[subscriber] == 0
 
 
 def test_a_session_that_uses_80_percent_of_a_balance_announces_the_threshold_once(uow, subscriber, ocs):
@@ -312,7 +312,7 @@ def test_a_hybrid_plan_spends_the_prepaid_balance_then_the_credit_limit_and_bill
     # the wallet paid 100 s (0.20); 200 s x 0.0020 = 0.40 wait for the invoice
     assert bucket(uow, money) == (D("0.20"), 0)
     with uow() as u:
-        assert mediation.unbilled_charge(u, account.id, "EUR") == D("0.40")
+        assert mediation.unbilled_charges(u, {account.id: "EUR"})[account.id] == D("0.40")
     records = {key.split(";")[-1]: r for r in client.get("/tmf-api/usageManagement/v4/usage").json()
                for key in [next(c["value"] for c in r["usageCharacteristic"] if c["name"] == "recordKey")]}
     # one commit, two records: session/rating group/units committed before, the credit's part marked
@@ -329,7 +329,7 @@ def test_a_hybrid_plan_spends_the_prepaid_balance_then_the_credit_limit_and_bill
         a = c.send(c.request(c.session("hybrid-3"), INITIAL, "voice", [Service(1, 60)], subscriber=HYBRID))
         assert a.result_code == 4012  # 0.20 prepaid + 1.00 credit all spent
     with uow() as u:
-        assert mediation.unbilled_charge(u, account.id, "EUR") == D("1.00")  # 0.40 + 300 s x 0.0020
+        assert mediation.unbilled_charges(u, {account.id: "EUR"})[account.id] == D("1.00")  # 0.40 + 300 s x 0.0020
     # the bill run invoices the credit's part (0.40 + 0.60) and never the prepaid 0.20
     from tests.scenarios.billing_steps import bill, invoice_of
 

@@ -83,8 +83,6 @@ CSV_COLUMNS = {
 CSV_OPTIONAL_COLUMNS = {"destination": "destination", "partOf": "part_of", "part": "part", "lastPart": "last_part"}
 _CSV_FLAGS = {"true": True, "1": True, "false": False, "0": False, "": False}
 T = TypeVar("T")
-# Columns the bulk insert fills; `invoice_id` stays NULL until a bill run claims the row.
-_INSERTED = [c for c in usage.c if c.name != "invoice_id"]
 
 
 class ConcurrentIngest(Conflict):
@@ -191,17 +189,12 @@ def _usage_of(m: dict) -> Usage:
 
 
 def _insert_new(uow: UnitOfWork, rows: list[dict]) -> list[uuid.UUID]:
-    """Insert rows in one statement (one array parameter per column, so no parameter-count limit) and
+    """Insert rows (every column but `invoice_id`, which stays NULL until a bill run claims the row) in one
+    statement (one array parameter per column, so no parameter-count limit) and
     return the ids stored; a row whose (source, record_key) is already stored is skipped by the unique
     constraint (the caller checked for those before rating: a skipped row means a concurrent insert)."""
-    arrays = [sa.bindparam(c.name, [r[c.name] for r in rows], type_=ARRAY(c.type)) for c in _INSERTED]
-    source = sa.func.unnest(*arrays).table_valued(*(c.name for c in _INSERTED)).render_derived()
-    stmt = (
-        insert(usage)
-        .from_select([c.name for c in _INSERTED], sa.select(source))
-        .on_conflict_do_nothing(index_elements=["source", "record_key"])
-        .returning(usage.c.id)
-    )
+    stmt = (insert_from_arrays(usage, rows).on_conflict_do_nothing(index_elements=["source", "record_key"])
+            .returning(usage.c.id))
     return list(uow.conn.execute(stmt).scalars())
 
 
@@ -476,10 +469,6 @@ def unbilled_charges(uow: UnitOfWork, currencies: Mapping[uuid.UUID, str]) -> di
         if currency == currencies[account_id]:
             out[account_id] += amount
     return out
-
-
-def unbilled_charge(uow: UnitOfWork, account_id: uuid.UUID, currency: str) -> Decimal:
-    return unbilled_charges(uow, {account_id: currency})[account_id]
 
 
 def claim_unbilled_usage(
