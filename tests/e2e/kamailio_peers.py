@@ -8,9 +8,8 @@ time Kamailio sends a BYE to both sides.  sipp plays the caller (UAC) and the
 callee (UAS).  Everything listens on 127.0.0.1 only, on free ports, and every
 process is started here and stopped by its PID (its own process group).
 
-Debian packages: ``DEBIAN_PACKAGES`` (``kamailio``, ``kamailio-ims-modules``
-for ims_charging/ims_dialog/cdp/cdp_avp, ``sip-tester`` for sipp).
-``missing_tools()`` says what is absent, for a ``pytest.mark.skipif``.
+Debian packages (``make peers`` installs them): ``kamailio``, ``kamailio-ims-modules``
+for ims_charging/ims_dialog/cdp/cdp_avp, ``sip-tester`` for sipp.
 
 Typical use::
 
@@ -36,10 +35,8 @@ tests/e2e/test_kamailio_ro.py for the assertions):
 from __future__ import annotations
 
 import datetime as dt
-import glob
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -53,32 +50,9 @@ KAMAILIO_DIR = Path(__file__).resolve().parent / "kamailio"
 KAMAILIO_CFG = KAMAILIO_DIR / "kamailio.cfg"
 DIAMETER_CFG_TEMPLATE = KAMAILIO_DIR / "diametercfg.xml"
 
-DEBIAN_PACKAGES = ("kamailio", "kamailio-ims-modules", "sip-tester")
-KAMAILIO_MODULES = ("ims_charging.so", "ims_dialog.so", "cdp.so", "cdp_avp.so")
-
 # the Diameter identity Kamailio uses (Origin-Host of CER and CCR)
 KAMAILIO_ORIGIN_HOST = "kamailio.openbss.test"
 KAMAILIO_ORIGIN_REALM = "openbss.test"
-
-
-# --- installation -------------------------------------------------------------------------------
-
-
-def _module_dirs() -> list[str]:
-    return glob.glob("/usr/lib/*/kamailio/modules") + glob.glob("/usr/lib/kamailio/modules")
-
-
-def missing_tools() -> list[str]:
-    """The Debian packages (of ``DEBIAN_PACKAGES``) whose programs or modules are absent."""
-    missing = []
-    if shutil.which("kamailio") is None or shutil.which("kamcmd") is None:
-        missing.append("kamailio")
-    dirs = _module_dirs()
-    if not any(all(os.path.exists(os.path.join(d, m)) for m in KAMAILIO_MODULES) for d in dirs):
-        missing.append("kamailio-ims-modules")
-    if shutil.which("sipp") is None:
-        missing.append("sip-tester")
-    return missing
 
 
 # --- ports and waiting --------------------------------------------------------------------------
